@@ -1,0 +1,55 @@
+//! Server functions: the console's calls into the backend, one module per area.
+//!
+//! Each function resolves the signed-in viewer and delegates to the `Backend` in context, which
+//! checks the role it needs. Forms post to these functions directly, so they work without
+//! JavaScript.
+
+pub mod access;
+pub mod admin;
+pub mod auth;
+pub mod inventory;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod context {
+    use leptos::prelude::use_context;
+
+    use crate::backend::{CurrentViewer, SharedBackend};
+    use crate::error::AppError;
+    use crate::model::Viewer;
+
+    /// Returns the signed-in viewer, or sends the browser to the sign-in page.
+    pub async fn viewer() -> Result<Viewer, AppError> {
+        let viewer = leptos_axum::extract::<axum::Extension<CurrentViewer>>()
+            .await
+            .ok()
+            .and_then(|axum::Extension(CurrentViewer(viewer))| viewer);
+        viewer.ok_or_else(|| {
+            leptos_axum::redirect("/sign-in");
+            AppError::Unauthenticated
+        })
+    }
+
+    /// Returns the viewer if one is signed in, without redirecting.
+    pub async fn maybe_viewer() -> Option<Viewer> {
+        leptos_axum::extract::<axum::Extension<CurrentViewer>>()
+            .await
+            .ok()
+            .and_then(|axum::Extension(CurrentViewer(viewer))| viewer)
+    }
+
+    /// Returns the backend the server placed in context.
+    pub fn backend() -> Result<SharedBackend, AppError> {
+        use_context::<SharedBackend>().ok_or_else(|| AppError::Internal {
+            error_id: "backend-missing".into(),
+        })
+    }
+
+    /// Returns the request's session.
+    pub async fn session() -> Result<tower_sessions::Session, AppError> {
+        leptos_axum::extract::<tower_sessions::Session>()
+            .await
+            .map_err(|_| AppError::Internal {
+                error_id: "session-missing".into(),
+            })
+    }
+}

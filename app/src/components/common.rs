@@ -1,0 +1,66 @@
+//! Small building blocks: error boxes, badges, pagers and empty states.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Shows an error with the field it names.
+#[component]
+pub fn ErrorBox(error: AppError) -> impl IntoView {
+    let text = match &error {
+        AppError::Invalid { field, message } => format!("{}: {message}", field.replace('_', " ")),
+        other => other.to_string(),
+    };
+    view! { <p class="error" role="alert">{text}</p> }
+}
+
+/// Shows the error of a server action's last result, if it failed.
+#[component]
+pub fn ActionError<T, V>(value: V) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    V: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    move || match value.get() {
+        Some(Err(error)) => Some(view! { <ErrorBox error/> }),
+        _ => None,
+    }
+}
+
+/// Shows a loaded result's error in place of the page body.
+pub fn failed(error: AppError) -> AnyView {
+    match error {
+        AppError::Unauthenticated => view! {
+            <p class="notice">"You are signed out. " <a href="/sign-in">"Sign in"</a> " to continue."</p>
+        }
+        .into_any(),
+        error => view! { <ErrorBox error/> }.into_any(),
+    }
+}
+
+/// A coloured label for a state or level.
+#[component]
+pub fn Badge(#[prop(into)] kind: String, #[prop(into)] text: String) -> impl IntoView {
+    view! { <span class=format!("badge badge-{kind}")>{text}</span> }
+}
+
+/// A link to the next page of a list, kept with the current query.
+#[component]
+pub fn Pager(next: Option<String>, #[prop(into)] base: String) -> impl IntoView {
+    next.map(|cursor| {
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let href = format!("{base}{separator}cursor={cursor}");
+        view! { <p class="pager"><a href=href>"Next page →"</a></p> }
+    })
+}
+
+/// The message shown for an empty list.
+#[component]
+pub fn Empty(#[prop(into)] text: String) -> impl IntoView {
+    view! { <p class="empty">{text}</p> }
+}
+
+/// Loading placeholder for `Suspense`.
+pub fn loading() -> impl IntoView {
+    view! { <p class="loading">"Loading…"</p> }
+}

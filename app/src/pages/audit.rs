@@ -1,0 +1,9 @@
+//! Placeholder until the page is written.
+
+use leptos::prelude::*;
+
+/// Placeholder.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! { <p>"Coming soon"</p> }
+}

@@ -1,0 +1,17 @@
+//! Writ's domain: the inventory, resources, the request workflow, accounts and the audit log.
+//! The console, the JSON API and the jobs all act through these functions.
+
+pub mod accounts;
+pub mod actor;
+pub mod audit;
+pub mod dashboard;
+pub mod grants;
+pub mod identities;
+pub mod import;
+pub mod page;
+pub mod requests;
+pub mod resources;
+pub mod reviews;
+pub mod secrets;
+pub mod tokens;
+pub mod users;

@@ -1,0 +1,5 @@
+//! Background jobs: the apalis worker that runs workflow jobs, and the catch-up sweep.
+
+pub mod queue;
+pub mod sweep;
+pub mod worker;
