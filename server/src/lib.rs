@@ -2,8 +2,11 @@
 
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod jobs;
+pub mod serve;
 pub mod services;

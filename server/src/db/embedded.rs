@@ -24,6 +24,8 @@ pub struct EmbeddedPostgres {
     cluster_dir: PathBuf,
     socket_dir: PathBuf,
     run_as: Option<String>,
+    /// Whether this process started the server (and so stops it).
+    started_here: bool,
 }
 
 impl EmbeddedPostgres {
@@ -42,7 +44,7 @@ impl EmbeddedPostgres {
         let data_dir = data_dir
             .canonicalize()
             .with_context(|| format!("cannot resolve the data directory {}", data_dir.display()))?;
-        let cluster = Self {
+        let mut cluster = Self {
             bin_dir,
             cluster_dir: data_dir.join("postgres"),
             socket_dir: data_dir.join("run"),
@@ -51,6 +53,7 @@ impl EmbeddedPostgres {
             } else {
                 None
             },
+            started_here: false,
         };
         if cluster.socket_dir.as_os_str().len() > MAX_SOCKET_DIR_LEN {
             bail!(
@@ -63,8 +66,11 @@ impl EmbeddedPostgres {
         if !cluster.cluster_dir.join("PG_VERSION").exists() {
             cluster.init().await?;
         }
-        if !cluster.is_running().await? {
+        if cluster.is_running().await? {
+            tracing::info!(socket = %cluster.socket_dir.display(), "using the private PostgreSQL cluster that is already running");
+        } else {
             cluster.start_server().await?;
+            cluster.started_here = true;
         }
         cluster.ensure_database().await?;
         Ok(cluster)
@@ -78,8 +84,11 @@ impl EmbeddedPostgres {
         )
     }
 
-    /// Stops the cluster, waiting for it to shut down cleanly.
+    /// Stops the cluster if this process started it, waiting for it to shut down cleanly.
     pub async fn stop(&self) -> anyhow::Result<()> {
+        if !self.started_here {
+            return Ok(());
+        }
         let pg_ctl = self.bin_dir.join("pg_ctl");
         let output = self
             .run(

@@ -161,8 +161,8 @@ struct ChainFields<'a> {
 
 impl ChainFields<'_> {
     fn hash(&self, previous: &[u8]) -> [u8; 32] {
-        // A JSON array gives each field an unambiguous boundary; `Value` serialises object keys
-        // in sorted order, so the details read back from jsonb hash the same.
+        // A JSON array gives each field an unambiguous boundary. jsonb reorders object keys, so
+        // the details are hashed with their keys sorted, the same before and after storage.
         let canonical = json!([
             self.occurred_at.timestamp_micros(),
             self.actor_id,
@@ -173,12 +173,29 @@ impl ChainFields<'_> {
             self.subject_id,
             self.reason,
             self.source.as_str(),
-            self.details,
+            sorted_keys(self.details),
         ]);
         let mut hasher = Sha256::new();
         hasher.update(previous);
         hasher.update(canonical.to_string().as_bytes());
         hasher.finalize().into()
+    }
+}
+
+/// Returns `value` with every object's keys in sorted order.
+fn sorted_keys(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let mut sorted = serde_json::Map::new();
+            for key in keys {
+                sorted.insert(key.clone(), sorted_keys(&map[key]));
+            }
+            Value::Object(sorted)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted_keys).collect()),
+        other => other.clone(),
     }
 }
 

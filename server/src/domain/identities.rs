@@ -234,6 +234,25 @@ pub async fn create(
     now: DateTime<Utc>,
     input: &IdentityInput,
 ) -> Result<Identity> {
+    let result = create_checked(pool, actor, now, input).await;
+    audit::refusals(
+        pool,
+        actor,
+        now,
+        "identity.create",
+        "identity",
+        "new",
+        result,
+    )
+    .await
+}
+
+async fn create_checked(
+    pool: &PgPool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    input: &IdentityInput,
+) -> Result<Identity> {
     actor.require(Role::Admin)?;
     let fields = parse_input(input)?;
     let mut tx = pool.begin().await?;
@@ -293,6 +312,17 @@ pub async fn insert(
 
 /// Replaces an identity's editable fields; only admins may.
 pub async fn update(
+    pool: &PgPool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: Uuid,
+    input: &IdentityInput,
+) -> Result<Identity> {
+    let result = update_checked(pool, actor, now, id, input).await;
+    audit::refusals(pool, actor, now, "identity.update", "identity", id, result).await
+}
+
+async fn update_checked(
     pool: &PgPool,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -364,6 +394,26 @@ pub async fn update(
 
 /// Disables or re-enables an identity; only admins may.
 pub async fn set_status(
+    pool: &PgPool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: Uuid,
+    status: IdentityStatus,
+) -> Result<Identity> {
+    let result = set_status_checked(pool, actor, now, id, status).await;
+    audit::refusals(
+        pool,
+        actor,
+        now,
+        "identity.set_status",
+        "identity",
+        id,
+        result,
+    )
+    .await
+}
+
+async fn set_status_checked(
     pool: &PgPool,
     actor: &Actor,
     now: DateTime<Utc>,

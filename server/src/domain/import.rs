@@ -49,6 +49,26 @@ pub async fn import(
     text: &str,
     mode: ImportMode,
 ) -> Result<ImportReport> {
+    let result = import_checked(pool, actor, now, text, mode).await;
+    audit::refusals(
+        pool,
+        actor,
+        now,
+        "identities.import",
+        "identity",
+        "csv",
+        result,
+    )
+    .await
+}
+
+async fn import_checked(
+    pool: &PgPool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    text: &str,
+    mode: ImportMode,
+) -> Result<ImportReport> {
     actor.require(Role::Admin)?;
     let (mut rows, mut errors) = parse(text)?;
     let total = (rows.len() + errors.len()) as u64;

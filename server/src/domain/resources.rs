@@ -237,6 +237,25 @@ pub async fn create(
     now: DateTime<Utc>,
     input: &ResourceInput,
 ) -> Result<Resource> {
+    let result = create_checked(pool, actor, now, input).await;
+    audit::refusals(
+        pool,
+        actor,
+        now,
+        "resource.create",
+        "resource",
+        "new",
+        result,
+    )
+    .await
+}
+
+async fn create_checked(
+    pool: &PgPool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    input: &ResourceInput,
+) -> Result<Resource> {
     actor.require(Role::Admin)?;
     let fields = parse_input(input)?;
     let mut tx = pool.begin().await?;
@@ -278,6 +297,17 @@ pub async fn create(
 /// Replaces a resource's fields; only admins may. Pending requests keep the approval count
 /// they were filed with.
 pub async fn update(
+    pool: &PgPool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: Uuid,
+    input: &ResourceInput,
+) -> Result<Resource> {
+    let result = update_checked(pool, actor, now, id, input).await;
+    audit::refusals(pool, actor, now, "resource.update", "resource", id, result).await
+}
+
+async fn update_checked(
     pool: &PgPool,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -326,6 +356,26 @@ pub async fn update(
 
 /// Archives or restores a resource; only admins may. Live grants are not touched.
 pub async fn set_archived(
+    pool: &PgPool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: Uuid,
+    archived: bool,
+) -> Result<Resource> {
+    let result = set_archived_checked(pool, actor, now, id, archived).await;
+    audit::refusals(
+        pool,
+        actor,
+        now,
+        "resource.set_archived",
+        "resource",
+        id,
+        result,
+    )
+    .await
+}
+
+async fn set_archived_checked(
     pool: &PgPool,
     actor: &Actor,
     now: DateTime<Utc>,

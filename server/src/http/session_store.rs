@@ -117,7 +117,11 @@ impl ExpiredDeletion for PgSessionStore {
     }
 }
 
-type Encoded = (serde_json::Value, chrono::DateTime<chrono::Utc>, Option<Uuid>);
+type Encoded = (
+    serde_json::Value,
+    chrono::DateTime<chrono::Utc>,
+    Option<Uuid>,
+);
 
 fn encode(record: &Record) -> session_store::Result<Encoded> {
     let data = serde_json::to_value(&record.data)

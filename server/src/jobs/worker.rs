@@ -74,6 +74,18 @@ pub async fn run_job(job: WorkflowJob, svc: Data<Services>) -> Result<(), BoxDyn
     }
 }
 
+/// Performs `job` at the injected clock's time; returns whether it changed anything.
+pub async fn perform(svc: &Services, job: &WorkflowJob) -> crate::error::Result<bool> {
+    let actor = Actor::job();
+    match job {
+        WorkflowJob::ActivateGrant { grant_id } => grants::activate(svc, &actor, *grant_id).await,
+        WorkflowJob::ExpireGrant { grant_id } => grants::expire(svc, &actor, *grant_id).await,
+        WorkflowJob::ExpireRequest { request_id } => {
+            requests::expire(svc, &actor, *request_id).await
+        }
+    }
+}
+
 async fn run_sweep(_tick: Tick, svc: Data<Services>) -> Result<(), BoxDynError> {
     let report = sweep::run(&svc).await?;
     if report.changed() > 0 || report.failures > 0 {
