@@ -22,7 +22,11 @@ pub async fn create_local_user(
     input: NewUserInput,
 ) -> Result<(User, Option<IssuedLink>), AppError> {
     let viewer = context::viewer().await?;
-    context::backend()?.create_local_user(&viewer, input).await
+    let created = context::backend()?
+        .create_local_user(&viewer, input)
+        .await?;
+    super::flash::keep_for_plain_form("new_user", &created).await?;
+    Ok(created)
 }
 
 /// Replaces a user's console roles.
@@ -48,7 +52,9 @@ pub async fn set_user_disabled(id: Uuid, disabled: bool) -> Result<User, AppErro
 #[server]
 pub async fn issue_sign_in_link(id: Uuid) -> Result<IssuedLink, AppError> {
     let viewer = context::viewer().await?;
-    context::backend()?.issue_sign_in_link(&viewer, id).await
+    let link = context::backend()?.issue_sign_in_link(&viewer, id).await?;
+    super::flash::keep_for_plain_form(&format!("sign_in_link.{id}"), &link).await?;
+    Ok(link)
 }
 
 /// Lists groups.

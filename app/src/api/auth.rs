@@ -66,7 +66,8 @@ pub async fn change_password(
     let viewer = context::viewer().await?;
     context::backend()?
         .change_password(&viewer, current_password, new_password)
-        .await
+        .await?;
+    super::flash::keep_for_plain_form("password_changed", &()).await
 }
 
 /// Lists the viewer's API tokens.
@@ -84,9 +85,11 @@ pub async fn create_api_token(
     expires_in: String,
 ) -> Result<CreatedToken, AppError> {
     let viewer = context::viewer().await?;
-    context::backend()?
+    let created = context::backend()?
         .create_api_token(&viewer, name, roles, expires_in)
-        .await
+        .await?;
+    super::flash::keep_for_plain_form("api_token", &created).await?;
+    Ok(created)
 }
 
 /// Revokes one of the viewer's API tokens.

@@ -63,9 +63,11 @@ pub async fn set_identity_status(id: Uuid, status: IdentityStatus) -> Result<Ide
 #[server]
 pub async fn import_identities(csv: String, mode: ImportMode) -> Result<ImportReport, AppError> {
     let viewer = context::viewer().await?;
-    context::backend()?
+    let report = context::backend()?
         .import_identities(&viewer, csv, mode)
-        .await
+        .await?;
+    super::flash::keep_for_plain_form("import_report", &report).await?;
+    Ok(report)
 }
 
 /// Lists human identities that can own others.

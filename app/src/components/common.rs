@@ -64,3 +64,34 @@ pub fn Empty(#[prop(into)] text: String) -> impl IntoView {
 pub fn loading() -> impl IntoView {
     view! { <p class="loading">"Loading…"</p> }
 }
+
+/// Escapes the initial text of a `<textarea>` when rendering on the server.
+///
+/// Leptos 0.8 (tachys 0.2.19) writes a textarea's children into server-rendered HTML without
+/// escaping them, so a stored `</textarea>` would end the element early. The browser decodes
+/// entities inside a textarea, so escaped text shows as typed. A client-side render builds a text
+/// node instead, which must not be escaped.
+pub fn textarea_text(text: &str) -> String {
+    if cfg!(feature = "ssr") {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn textarea_text_cannot_close_the_element() {
+        let html =
+            view! { <textarea>{textarea_text("</textarea><b>x</b> & y")}</textarea> }.to_html();
+        assert_eq!(
+            html,
+            "<textarea>&lt;/textarea&gt;&lt;b&gt;x&lt;/b&gt; &amp; y</textarea>"
+        );
+    }
+}

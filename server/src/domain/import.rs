@@ -209,15 +209,15 @@ fn parse(text: &str) -> Result<(Vec<Row>, Vec<ImportRowError>), AppError> {
                 }
             },
         };
-        if let Some(external_id) = &fields.external_id {
-            if let Some(first) = external_ids.insert(external_id.clone(), line) {
-                errors.push(row_error(
-                    line,
-                    Some("external_id"),
-                    format!("repeats the external id on line {first}"),
-                ));
-                continue;
-            }
+        if let Some(external_id) = &fields.external_id
+            && let Some(first) = external_ids.insert(external_id.clone(), line)
+        {
+            errors.push(row_error(
+                line,
+                Some("external_id"),
+                format!("repeats the external id on line {first}"),
+            ));
+            continue;
         }
         let owner = Some(cell("owner")).filter(|owner| !owner.is_empty());
         rows.push(Row {
@@ -329,14 +329,14 @@ async fn resolve_owners(
         .map(|row| (row.id, row.line))
         .collect();
     for row in rows.iter() {
-        if let Some(owner_line) = row.fields.owner_id.and_then(|owner| bad_ids.get(&owner)) {
-            if !bad_lines.contains(&row.line) {
-                errors.push(row_error(
-                    row.line,
-                    Some("owner"),
-                    format!("its owner is the row on line {owner_line}, which has errors"),
-                ));
-            }
+        if let Some(owner_line) = row.fields.owner_id.and_then(|owner| bad_ids.get(&owner))
+            && !bad_lines.contains(&row.line)
+        {
+            errors.push(row_error(
+                row.line,
+                Some("owner"),
+                format!("its owner is the row on line {owner_line}, which has errors"),
+            ));
         }
     }
     Ok(())
@@ -363,14 +363,14 @@ async fn reject_existing_external_ids(
     .into_iter()
     .collect();
     for row in rows.iter() {
-        if let Some(external_id) = &row.fields.external_id {
-            if taken.contains(external_id) {
-                errors.push(row_error(
-                    row.line,
-                    Some("external_id"),
-                    format!("an identity with external id {external_id:?} already exists"),
-                ));
-            }
+        if let Some(external_id) = &row.fields.external_id
+            && taken.contains(external_id)
+        {
+            errors.push(row_error(
+                row.line,
+                Some("external_id"),
+                format!("an identity with external id {external_id:?} already exists"),
+            ));
         }
     }
     Ok(())

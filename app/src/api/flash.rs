@@ -1,0 +1,60 @@
+//! One-time results for pages used without JavaScript.
+//!
+//! A plain form post is answered with a redirect back to the page, so the result of the server
+//! function (a new token's secret, a sign-in link, an import report) would be lost. The server
+//! function keeps such a result in the session, and the page takes it out once when it renders.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+use super::context;
+
+/// Takes the result kept under `key`, as JSON, removing it from the session.
+#[server]
+pub async fn take_kept_result(key: String) -> Result<Option<String>, AppError> {
+    let session = context::session().await?;
+    session
+        .remove::<String>(&session_key(&key))
+        .await
+        .map_err(|_| AppError::Internal {
+            error_id: "session-read".into(),
+        })
+}
+
+/// Keeps `value` under `key` when the current request is a plain form post (no JavaScript),
+/// which is the only case in which the page cannot receive the function's result.
+#[cfg(feature = "ssr")]
+pub async fn keep_for_plain_form<T: serde::Serialize>(
+    key: &str,
+    value: &T,
+) -> Result<(), AppError> {
+    let headers = leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .map_err(|_| AppError::Internal {
+            error_id: "headers-missing".into(),
+        })?;
+    let plain_form = headers
+        .get(http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !plain_form {
+        return Ok(());
+    }
+    let json = serde_json::to_string(value).map_err(|_| AppError::Internal {
+        error_id: "result-encode".into(),
+    })?;
+    let session = context::session().await?;
+    session
+        .insert(&session_key(key), json)
+        .await
+        .map_err(|_| AppError::Internal {
+            error_id: "session-write".into(),
+        })
+}
+
+#[cfg(feature = "ssr")]
+fn session_key(key: &str) -> String {
+    format!("kept_result.{key}")
+}
