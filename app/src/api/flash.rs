@@ -11,16 +11,33 @@ use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use super::context;
 
+/// Results taken from the session while rendering one request.
+///
+/// Server-side rendering may build a component, and so call its resource's fetcher, more than
+/// once per request; the first call removes the result from the session and later calls in the
+/// same request get it from here. The server provides a fresh one for each request.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, Default)]
+pub struct TakenResults(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>);
+
 /// Takes the result kept under `key`, as JSON, removing it from the session.
 #[server]
 pub async fn take_kept_result(key: String) -> Result<Option<String>, AppError> {
+    let taken = use_context::<TakenResults>().unwrap_or_default();
+    if let Some(value) = taken.0.lock().ok().and_then(|cache| cache.get(&key).cloned()) {
+        return Ok(value);
+    }
     let session = context::session().await?;
-    session
+    let value = session
         .remove::<String>(&session_key(&key))
         .await
         .map_err(|_| AppError::Internal {
             error_id: "session-read".into(),
-        })
+        })?;
+    if let Ok(mut cache) = taken.0.lock() {
+        cache.insert(key, value.clone());
+    }
+    Ok(value)
 }
 
 /// Keeps `value` under `key` when the current request is a plain form post (no JavaScript),

@@ -103,7 +103,10 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
             routes,
             {
                 let backend = backend.clone();
-                move || provide_context(backend.clone())
+                move || {
+                    provide_context(backend.clone());
+                    provide_context(app::api::flash::TakenResults::default());
+                }
             },
             {
                 let options = leptos_options.clone();

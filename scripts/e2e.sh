@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs the browser journeys: starts Writ on loopback against a fresh database, then drives it
+# with Playwright in Debian's Chromium (/usr/bin/chromium; Playwright never downloads a browser).
+#
+# Environment:
+#   WRIT_TEST_DATABASE_URL  server to create the journey database on
+#                           (default postgres://postgres@127.0.0.1:5432/postgres)
+#   WRIT_E2E_PORT           port for the server (default 3210)
+#   WRIT_SITE_ROOT          built console assets (default target/site)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+admin_url="${WRIT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+port="${WRIT_E2E_PORT:-3210}"
+database="writ_e2e_$$"
+target_dir="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
+log="$(mktemp -t writ-e2e.XXXXXX.log)"
+
+echo "building the writ binary"
+cargo build -p server --bin writ
+
+echo "installing the journey dependencies"
+(cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+
+psql "$admin_url" -q -c "create database $database"
+server_pid=""
+cleanup() {
+    if [[ -n "$server_pid" ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    psql "$admin_url" -q -c "drop database if exists $database with (force)" || true
+}
+trap cleanup EXIT
+
+database_url="${admin_url%/*}/$database"
+DATABASE_URL="$database_url" \
+    WRIT_LISTEN="127.0.0.1:$port" \
+    WRIT_SITE_ROOT="${WRIT_SITE_ROOT:-$PWD/target/site}" \
+    "$target_dir/debug/writ" serve >"$log" 2>&1 &
+server_pid=$!
+
+for _ in $(seq 1 60); do
+    if curl -fs "http://127.0.0.1:$port/readyz" >/dev/null; then
+        break
+    fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        echo "writ serve exited; its log:" >&2
+        cat "$log" >&2
+        exit 1
+    fi
+    sleep 1
+done
+
+status=0
+(cd e2e && WRIT_E2E_URL="http://127.0.0.1:$port" WRIT_E2E_LOG="$log" \
+    WRIT_E2E_BIN="$target_dir/debug/writ" WRIT_E2E_DATABASE_URL="$database_url" \
+    npx playwright test) || status=$?
+if ((status != 0)); then
+    echo "the browser journeys failed; the server log follows" >&2
+    cat "$log" >&2
+fi
+exit "$status"
