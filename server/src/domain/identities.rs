@@ -92,6 +92,13 @@ pub fn parse_attributes(text: &str) -> Result<Value, AppError> {
             r#"must be a JSON object such as {"team": "payments"}"#,
         ));
     }
+    // PostgreSQL's jsonb cannot store the NUL character, in keys or in strings.
+    if value.to_string().contains("\\u0000") {
+        return Err(AppError::invalid(
+            "attributes",
+            "must not contain the NUL character (\\u0000)",
+        ));
+    }
     Ok(value)
 }
 
@@ -147,6 +154,18 @@ pub async fn list(
 ) -> Result<Page<Identity>> {
     actor.require_any(&[Role::Admin, Role::Auditor, Role::Approver, Role::Requester])?;
     let after = page::decode::<(String, Uuid)>(cursor)?;
+    if after.as_ref().is_some_and(|(name, _)| name.contains('\0')) {
+        return Err(AppError::invalid(
+            "cursor",
+            "is not a cursor this server issued; start again from the first page",
+        )
+        .into());
+    }
+    for (field, value) in [("q", &filter.q), ("environment", &filter.environment)] {
+        if value.as_deref().is_some_and(|text| text.contains('\0')) {
+            return Err(AppError::invalid(field, "must not contain the NUL character").into());
+        }
+    }
     let (after_name, after_id) = match after {
         Some((name, id)) => (Some(name), Some(id)),
         None => (None, None),

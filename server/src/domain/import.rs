@@ -74,11 +74,27 @@ async fn import_checked(
     let total = (rows.len() + errors.len()) as u64;
     resolve_owners(pool, &mut rows, &mut errors).await?;
     reject_existing_external_ids(pool, &mut rows, &mut errors).await?;
+    reject_rows_owned_by_rejected_rows(&rows, &mut errors);
     errors.sort_by_key(|error| error.line);
 
     let bad_lines: HashSet<u64> = errors.iter().map(|error| error.line).collect();
     rows.retain(|row| !bad_lines.contains(&row.line));
     if mode == ImportMode::AllOrNothing && !errors.is_empty() {
+        let entry = Entry::refused(
+            "identities.import",
+            "identity",
+            "csv",
+            format!(
+                "{} of {total} rows have errors, so nothing was imported",
+                bad_lines.len()
+            ),
+        )
+        .details(json!({
+            "mode": mode,
+            "rows": total,
+            "rejected_lines": errors.iter().map(|error| error.line).collect::<Vec<_>>(),
+        }));
+        audit::append_alone(pool, actor, now, entry).await;
         return Ok(ImportReport {
             mode,
             rows: total,
@@ -321,25 +337,39 @@ async fn resolve_owners(
         }
     }
 
-    // A row owned by a row that failed its own checks cannot be imported either.
-    let bad_lines: HashSet<u64> = errors.iter().map(|error| error.line).collect();
-    let bad_ids: HashMap<Uuid, u64> = rows
-        .iter()
-        .filter(|row| bad_lines.contains(&row.line))
-        .map(|row| (row.id, row.line))
-        .collect();
-    for row in rows.iter() {
-        if let Some(owner_line) = row.fields.owner_id.and_then(|owner| bad_ids.get(&owner))
-            && !bad_lines.contains(&row.line)
-        {
-            errors.push(row_error(
-                row.line,
-                Some("owner"),
-                format!("its owner is the row on line {owner_line}, which has errors"),
-            ));
+    Ok(())
+}
+
+/// Rejects each row whose owner is a row of the file that was rejected, following chains of
+/// owners until no new row is rejected.
+fn reject_rows_owned_by_rejected_rows(rows: &[Row], errors: &mut Vec<ImportRowError>) {
+    let line_of: HashMap<Uuid, u64> = rows.iter().map(|row| (row.id, row.line)).collect();
+    let mut bad_lines: HashSet<u64> = errors.iter().map(|error| error.line).collect();
+    loop {
+        let mut added = false;
+        for row in rows {
+            if bad_lines.contains(&row.line) {
+                continue;
+            }
+            let owner_line = row
+                .fields
+                .owner_id
+                .and_then(|owner| line_of.get(&owner))
+                .copied();
+            if let Some(owner_line) = owner_line.filter(|line| bad_lines.contains(line)) {
+                errors.push(row_error(
+                    row.line,
+                    Some("owner"),
+                    format!("its owner is the row on line {owner_line}, which has errors"),
+                ));
+                bad_lines.insert(row.line);
+                added = true;
+            }
+        }
+        if !added {
+            return;
         }
     }
-    Ok(())
 }
 
 async fn reject_existing_external_ids(

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod csrf;
+pub mod server_fn_status;
 pub mod session_store;
 pub mod viewer;
 
@@ -118,20 +119,30 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
             viewer::load_viewer,
         ))
         .layer(axum::middleware::from_fn(csrf::reject_cross_site))
-        .layer(sessions);
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(
+            server_fn_status::set_error_status,
+        ));
 
-    let router = Router::new()
+    // The API reads bodies through its JSON extractor, which turns an oversized body into the
+    // API's JSON error; everything else is cut off by the request body limit.
+    let limited = Router::new()
         .merge(console)
-        .nest("/api/v1", api::router(state.clone()))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .route_service("/writ.css", ServeFile::new(site_root.join("writ.css")))
-        .fallback(not_found)
-        .with_state(state)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             settings.max_body_bytes,
-        ))
+        ));
+    let api = api::router(state.clone()).layer(axum::extract::DefaultBodyLimit::max(
+        settings.max_body_bytes,
+    ));
+    let router = Router::new()
+        .merge(limited)
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .with_state(state)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),

@@ -10,8 +10,10 @@
 )]
 
 mod accounts;
+mod embedded;
 mod harness;
 mod http;
 mod inventory;
 mod jobs;
+mod server;
 mod workflow;
