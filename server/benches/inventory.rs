@@ -27,10 +27,17 @@ fn database_url() -> String {
 /// Creates, migrates and fills the benchmark database unless it already holds the identities.
 async fn prepare() -> PgPool {
     let url = database_url();
-    if !sqlx::Postgres::database_exists(&url).await.expect("PostgreSQL is reachable") {
-        sqlx::Postgres::create_database(&url).await.expect("the benchmark database can be created");
+    if !sqlx::Postgres::database_exists(&url)
+        .await
+        .expect("PostgreSQL is reachable")
+    {
+        sqlx::Postgres::create_database(&url)
+            .await
+            .expect("the benchmark database can be created");
     }
-    let pool = server::db::connect(&url).await.expect("the benchmark database is reachable");
+    let pool = server::db::connect(&url)
+        .await
+        .expect("the benchmark database is reachable");
     server::db::migrate(&pool).await.expect("migrations apply");
     let count: i64 = sqlx::query_scalar("select count(*) from identities")
         .fetch_one(&pool)
@@ -71,7 +78,9 @@ fn bench_list(c: &mut Criterion) {
     let svc = Services {
         pool: pool.clone(),
         clock: Arc::new(SystemClock),
-        settings: Arc::new(Settings::with_public_url("http://127.0.0.1:3000".parse().expect("a valid URL"))),
+        settings: Arc::new(Settings::with_public_url(
+            "http://127.0.0.1:3000".parse().expect("a valid URL"),
+        )),
     };
     let actor = Actor {
         user_id: Some(uuid::Uuid::nil()),
@@ -96,17 +105,44 @@ fn bench_list(c: &mut Criterion) {
         ("deep_page", IdentityFilter::default(), Some(deep_cursor)),
         (
             "kind_ai_agent",
-            IdentityFilter { kind: Some(IdentityKind::AiAgent), ..IdentityFilter::default() },
+            IdentityFilter {
+                kind: Some(IdentityKind::AiAgent),
+                ..IdentityFilter::default()
+            },
             None,
         ),
         (
             "environment_staging",
-            IdentityFilter { environment: Some("staging".into()), ..IdentityFilter::default() },
+            IdentityFilter {
+                environment: Some("staging".into()),
+                ..IdentityFilter::default()
+            },
             None,
         ),
-        ("unowned", IdentityFilter { unowned: true, ..IdentityFilter::default() }, None),
-        ("search_common", IdentityFilter { q: Some("number 1".into()), ..IdentityFilter::default() }, None),
-        ("search_rare", IdentityFilter { q: Some("ext-99999".into()), ..IdentityFilter::default() }, None),
+        (
+            "unowned",
+            IdentityFilter {
+                unowned: true,
+                ..IdentityFilter::default()
+            },
+            None,
+        ),
+        (
+            "search_common",
+            IdentityFilter {
+                q: Some("number 1".into()),
+                ..IdentityFilter::default()
+            },
+            None,
+        ),
+        (
+            "search_rare",
+            IdentityFilter {
+                q: Some("ext-99999".into()),
+                ..IdentityFilter::default()
+            },
+            None,
+        ),
     ];
     let mut group = c.benchmark_group("identities_list_100k");
     for (name, filter, cursor) in cases {

@@ -18,13 +18,20 @@ use super::context;
 /// same request get it from here. The server provides a fresh one for each request.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Debug, Default)]
-pub struct TakenResults(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>);
+pub struct TakenResults(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>,
+);
 
 /// Takes the result kept under `key`, as JSON, removing it from the session.
 #[server]
 pub async fn take_kept_result(key: String) -> Result<Option<String>, AppError> {
     let taken = use_context::<TakenResults>().unwrap_or_default();
-    if let Some(value) = taken.0.lock().ok().and_then(|cache| cache.get(&key).cloned()) {
+    if let Some(value) = taken
+        .0
+        .lock()
+        .ok()
+        .and_then(|cache| cache.get(&key).cloned())
+    {
         return Ok(value);
     }
     let session = context::session().await?;
