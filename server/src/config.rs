@@ -45,7 +45,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// Where the database is.
+/// Database location settings.
 #[derive(Clone, Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL connection URL. When unset, Writ runs a private PostgreSQL cluster under
@@ -97,7 +97,7 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The public URL, derived from the listen address when not set.
+    /// Returns the public URL, derived from the listen address when not set.
     pub fn public_url(&self) -> anyhow::Result<Url> {
         match &self.public_url {
             Some(url) => Ok(url.clone()),

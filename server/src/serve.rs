@@ -64,7 +64,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?
     {
-        // Printed to the terminal, not logged: the link is a secret for whoever started Writ.
+        // The link is printed to the terminal, not logged, because it is a secret for the operator.
         eprintln!(
             "\nSign in as the bootstrap administrator with this one-time link (valid until {}):\n\n    {}\n",
             link.expires_at.to_rfc3339(),

@@ -34,7 +34,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// An action that took effect.
+    /// Creates an entry for an action that took effect.
     pub fn success(
         action: &'static str,
         subject_type: &'static str,
@@ -50,7 +50,7 @@ impl Entry {
         }
     }
 
-    /// An attempt that was refused, with the reason given to the caller.
+    /// Creates an entry for a rejected attempt, with the reason given to the caller.
     pub fn refused(
         action: &'static str,
         subject_type: &'static str,

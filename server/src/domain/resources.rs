@@ -14,9 +14,9 @@ use super::audit::{self, Entry};
 use super::identities::{optional_text, required_text};
 use crate::error::{Result, conflict_on};
 
-/// Shortest maximum grant duration a resource may have.
+/// Lower bound on a resource's maximum grant duration.
 pub const MIN_MAX_DURATION: Duration = Duration::from_secs(60);
-/// Longest maximum grant duration a resource may have (one year).
+/// Upper bound on a resource's maximum grant duration (one year).
 pub const MAX_MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// A user or group named on a resource.

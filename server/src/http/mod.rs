@@ -124,8 +124,8 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
             server_fn_status::set_error_status,
         ));
 
-    // The API reads bodies through its JSON extractor, which turns an oversized body into the
-    // API's JSON error; everything else is cut off by the request body limit.
+    // The API reads bodies through its JSON extractor, so an oversized body gets the API's JSON
+    // error. Every other route is cut off by the request body limit.
     let limited = Router::new()
         .merge(console)
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))

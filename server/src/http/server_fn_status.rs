@@ -1,6 +1,6 @@
 //! Gives failed server-function calls the status code of their error.
 //!
-//! server_fn 0.8 answers every error of a `fetch` call with 500 and the encoded error in the body.
+//! server_fn 0.8 returns every error of a `fetch` call with status 500 and the encoded error in the body.
 //! This layer reads that body and sets the error's own status, so that a caller's mistake is a
 //! 4xx. The browser client decodes any status from 400 to 599 as the error, so hydrated pages
 //! behave the same. Plain form posts are redirected back to the page and pass unchanged.

@@ -14,9 +14,8 @@ use crate::domain::actor::Actor;
 use crate::domain::{grants, requests};
 use crate::services::Services;
 
-/// How often the worker looks for due jobs. Jobs are scheduled for whole seconds, so a grant
-/// ends at most about this long after its expiry in Writ's state; the decision rules treat it
-/// as ended from the instant of expiry regardless.
+/// How often the worker looks for due jobs. Jobs are scheduled for whole seconds, so a grant's
+/// state changes at most about a second and a half after its expiry.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Parses the sweep's cron schedule (with seconds, such as `0 * * * * *`).
