@@ -80,12 +80,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Lists identities the viewer may request access for: themselves and what they own.
     async fn subject_choices(&self, viewer: &Viewer) -> BackendResult<Vec<Choice>>;
 
-    /// Lists resources; admins may include archived ones.
+    /// Lists resources by name, one page after `cursor`; admins may include archived ones.
     async fn list_resources(
         &self,
         viewer: &Viewer,
         include_archived: bool,
-    ) -> BackendResult<Vec<Resource>>;
+        cursor: Option<String>,
+    ) -> BackendResult<Page<Resource>>;
     /// Lists the resources the viewer may request.
     async fn requestable_resources(&self, viewer: &Viewer) -> BackendResult<Vec<Resource>>;
     /// Loads one resource.
@@ -171,8 +172,12 @@ pub trait Backend: Send + Sync + 'static {
         cursor: Option<String>,
     ) -> BackendResult<Page<AuditEvent>>;
 
-    /// Lists console users.
-    async fn list_users(&self, viewer: &Viewer) -> BackendResult<Vec<User>>;
+    /// Lists console users by name, one page after `cursor`.
+    async fn list_users(
+        &self,
+        viewer: &Viewer,
+        cursor: Option<String>,
+    ) -> BackendResult<Page<User>>;
     /// Creates a local user; returns a sign-in link when no password was given.
     async fn create_local_user(
         &self,
@@ -195,8 +200,12 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BackendResult<User>;
     /// Issues a one-time sign-in link for a local user.
     async fn issue_sign_in_link(&self, viewer: &Viewer, id: Uuid) -> BackendResult<IssuedLink>;
-    /// Lists groups with their members.
-    async fn list_groups(&self, viewer: &Viewer) -> BackendResult<Vec<Group>>;
+    /// Lists groups with their members, one page after `cursor`.
+    async fn list_groups(
+        &self,
+        viewer: &Viewer,
+        cursor: Option<String>,
+    ) -> BackendResult<Page<Group>>;
     /// Creates a group.
     async fn create_group(
         &self,

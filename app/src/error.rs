@@ -20,6 +20,8 @@ pub enum AppError {
     Conflict { message: String },
     #[error("{message}")]
     TooLarge { message: String },
+    #[error("{message}")]
+    RateLimited { message: String },
     #[error("internal error {error_id}; the server log has the cause under this id")]
     Internal { error_id: String },
     #[error("the request could not reach the server: {message}")]
@@ -65,6 +67,7 @@ impl AppError {
             AppError::Invalid { .. } => 400,
             AppError::Conflict { .. } => 409,
             AppError::TooLarge { .. } => 413,
+            AppError::RateLimited { .. } => 429,
             AppError::Internal { .. } => 500,
             AppError::Transport { .. } => 502,
         }
@@ -84,14 +87,28 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
-                AppError::invalid("form", format!("the submitted form is invalid: {message}"))
+            ServerFnErrorErr::Args(message)
+            | ServerFnErrorErr::Deserialization(message)
+            | ServerFnErrorErr::MissingArg(message) => {
+                let field = named_field(&message).unwrap_or("form");
+                AppError::invalid(field, format!("the submitted form is invalid: {message}"))
             }
             other => AppError::Transport {
                 message: other.to_string(),
             },
         }
     }
+}
+
+/// Returns the field a serde error message names in backticks, as in "missing field `reason`".
+pub fn named_field(message: &str) -> Option<&str> {
+    ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|marker| {
+            let start = message.find(marker)? + marker.len();
+            let length = message[start..].find('`')?;
+            Some(&message[start..start + length])
+        })
 }
 
 #[cfg(test)]
@@ -113,6 +130,12 @@ mod tests {
                 413,
             ),
             (
+                AppError::RateLimited {
+                    message: "x".into(),
+                },
+                429,
+            ),
+            (
                 AppError::Internal {
                     error_id: "e".into(),
                 },
@@ -128,6 +151,19 @@ mod tests {
         for (error, status) in cases {
             assert_eq!(error.status_code(), status, "{error:?}");
         }
+    }
+
+    #[test]
+    fn serde_messages_name_their_field() {
+        assert_eq!(
+            named_field("missing field `reason` at line 1"),
+            Some("reason")
+        );
+        assert_eq!(
+            named_field("unknown field `colour`, expected one of"),
+            Some("colour")
+        );
+        assert_eq!(named_field("expected a string"), None);
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-/// Formats a time with its zone, to the minute.
+/// Formats a time with its zone, to the second.
 pub fn time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// Formats an optional time, with a dash for none.

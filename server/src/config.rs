@@ -99,14 +99,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// Returns the public URL, derived from the listen address when not set.
     pub fn public_url(&self) -> anyhow::Result<Url> {
-        match &self.public_url {
-            Some(url) => Ok(url.clone()),
-            None => Url::parse(&format!("http://{}", self.listen)).map_err(|error| {
-                anyhow::anyhow!(
-                    "cannot derive WRIT_PUBLIC_URL from WRIT_LISTEN: {error}; set WRIT_PUBLIC_URL"
-                )
-            }),
-        }
+        public_url_or_listen(self.public_url.as_ref(), self.listen)
     }
 }
 
@@ -118,9 +111,31 @@ pub struct SignInLinkArgs {
     /// The local user's sign-in name.
     #[arg(long, default_value = "admin")]
     pub login: String,
-    /// The URL people use to reach Writ.
-    #[arg(long, env = "WRIT_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
-    pub public_url: Url,
+    /// The URL people use to reach Writ. Defaults to http:// plus WRIT_LISTEN.
+    #[arg(long, env = "WRIT_PUBLIC_URL")]
+    pub public_url: Option<Url>,
+    /// Address the console listens on, used for the link when WRIT_PUBLIC_URL is unset.
+    #[arg(long, env = "WRIT_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+}
+
+impl SignInLinkArgs {
+    /// Returns the public URL, derived from the listen address when not set.
+    pub fn public_url(&self) -> anyhow::Result<Url> {
+        public_url_or_listen(self.public_url.as_ref(), self.listen)
+    }
+}
+
+/// Returns `public_url`, or http:// plus `listen` when it is unset.
+fn public_url_or_listen(public_url: Option<&Url>, listen: SocketAddr) -> anyhow::Result<Url> {
+    match public_url {
+        Some(url) => Ok(url.clone()),
+        None => Url::parse(&format!("http://{listen}")).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot derive WRIT_PUBLIC_URL from WRIT_LISTEN: {error}; set WRIT_PUBLIC_URL"
+            )
+        }),
+    }
 }
 
 /// Parses a duration such as `90s`, `15m`, `8h` or `1h 30m`.

@@ -201,8 +201,10 @@ impl Backend for ConsoleBackend {
         &self,
         viewer: &Viewer,
         include_archived: bool,
-    ) -> BackendResult<Vec<Resource>> {
-        Ok(resources::list(&self.svc.pool, &Actor::console(viewer), include_archived).await?)
+        cursor: Option<String>,
+    ) -> BackendResult<Page<Resource>> {
+        let actor = Actor::console(viewer);
+        Ok(resources::list(&self.svc.pool, &actor, include_archived, cursor.as_deref()).await?)
     }
 
     async fn requestable_resources(&self, viewer: &Viewer) -> BackendResult<Vec<Resource>> {
@@ -369,8 +371,12 @@ impl Backend for ConsoleBackend {
         .await?)
     }
 
-    async fn list_users(&self, viewer: &Viewer) -> BackendResult<Vec<User>> {
-        Ok(users::list(&self.svc, &Actor::console(viewer)).await?)
+    async fn list_users(
+        &self,
+        viewer: &Viewer,
+        cursor: Option<String>,
+    ) -> BackendResult<Page<User>> {
+        Ok(users::list(&self.svc, &Actor::console(viewer), cursor.as_deref()).await?)
     }
 
     async fn create_local_user(
@@ -403,8 +409,12 @@ impl Backend for ConsoleBackend {
         Ok(users::issue_link(&self.svc, &Actor::console(viewer), id).await?)
     }
 
-    async fn list_groups(&self, viewer: &Viewer) -> BackendResult<Vec<Group>> {
-        Ok(users::list_groups(&self.svc, &Actor::console(viewer)).await?)
+    async fn list_groups(
+        &self,
+        viewer: &Viewer,
+        cursor: Option<String>,
+    ) -> BackendResult<Page<Group>> {
+        Ok(users::list_groups(&self.svc, &Actor::console(viewer), cursor.as_deref()).await?)
     }
 
     async fn create_group(

@@ -134,7 +134,7 @@ pub async fn sign_in_link(args: SignInLinkArgs) -> anyhow::Result<()> {
     let svc = Services {
         pool: database.pool.clone(),
         clock: Arc::new(SystemClock),
-        settings: Arc::new(Settings::with_public_url(args.public_url.clone())),
+        settings: Arc::new(Settings::with_public_url(args.public_url()?)),
     };
     let login = args.login.trim().to_lowercase();
     let user_id = sqlx::query_scalar!(

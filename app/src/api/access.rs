@@ -19,12 +19,15 @@ pub async fn load_dashboard() -> Result<Dashboard, AppError> {
     context::backend()?.dashboard(&viewer).await
 }
 
-/// Lists resources; admins may include archived ones.
+/// Lists resources, one page after `cursor`; admins may include archived ones.
 #[server]
-pub async fn list_resources(include_archived: bool) -> Result<Vec<Resource>, AppError> {
+pub async fn list_resources(
+    include_archived: bool,
+    cursor: Option<String>,
+) -> Result<Page<Resource>, AppError> {
     let viewer = context::viewer().await?;
     context::backend()?
-        .list_resources(&viewer, include_archived)
+        .list_resources(&viewer, include_archived, cursor)
         .await
 }
 

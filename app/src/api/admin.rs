@@ -9,11 +9,11 @@ use crate::model::{AuditEvent, AuditFilter, Group, IssuedLink, NewUserInput, Pag
 #[cfg(feature = "ssr")]
 use super::context;
 
-/// Lists console users.
+/// Lists console users, one page after `cursor`.
 #[server]
-pub async fn list_users() -> Result<Vec<User>, AppError> {
+pub async fn list_users(cursor: Option<String>) -> Result<Page<User>, AppError> {
     let viewer = context::viewer().await?;
-    context::backend()?.list_users(&viewer).await
+    context::backend()?.list_users(&viewer, cursor).await
 }
 
 /// Creates a local user; returns a sign-in link when no password was set.
@@ -57,11 +57,11 @@ pub async fn issue_sign_in_link(id: Uuid) -> Result<IssuedLink, AppError> {
     Ok(link)
 }
 
-/// Lists groups.
+/// Lists groups, one page after `cursor`.
 #[server]
-pub async fn list_groups() -> Result<Vec<Group>, AppError> {
+pub async fn list_groups(cursor: Option<String>) -> Result<Page<Group>, AppError> {
     let viewer = context::viewer().await?;
-    context::backend()?.list_groups(&viewer).await
+    context::backend()?.list_groups(&viewer, cursor).await
 }
 
 /// Creates a group.
@@ -92,7 +92,7 @@ pub async fn set_group_member(
 /// Lists audit events, newest first.
 #[server]
 pub async fn list_audit(
-    filter: AuditFilter,
+    #[server(default)] filter: AuditFilter,
     cursor: Option<String>,
 ) -> Result<Page<AuditEvent>, AppError> {
     let viewer = context::viewer().await?;

@@ -67,6 +67,8 @@ pub async fn change_password(
     context::backend()?
         .change_password(&viewer, current_password, new_password)
         .await?;
+    // Changing the password ended every session of the user; this browser gets a new one.
+    start_session(viewer.user_id).await?;
     super::flash::keep_for_plain_form("password_changed", &()).await
 }
 

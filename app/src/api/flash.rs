@@ -35,12 +35,16 @@ pub async fn take_kept_result(key: String) -> Result<Option<String>, AppError> {
         return Ok(value);
     }
     let session = context::session().await?;
-    let value = session
-        .remove::<String>(&session_key(&key))
+    let kept = session
+        .remove::<Kept>(&session_key(&key))
         .await
         .map_err(|_| AppError::Internal {
             error_id: "session-read".into(),
         })?;
+    let now = chrono::Utc::now().timestamp();
+    let value = kept
+        .filter(|kept| now - kept.kept_at <= MAX_KEPT_SECONDS)
+        .map(|kept| kept.json);
     if let Ok(mut cache) = taken.0.lock() {
         cache.insert(key, value.clone());
     }
@@ -69,13 +73,30 @@ pub async fn keep_for_plain_form<T: serde::Serialize>(
     let json = serde_json::to_string(value).map_err(|_| AppError::Internal {
         error_id: "result-encode".into(),
     })?;
+    let kept = Kept {
+        json,
+        kept_at: chrono::Utc::now().timestamp(),
+    };
     let session = context::session().await?;
     session
-        .insert(&session_key(key), json)
+        .insert(&session_key(key), kept)
         .await
         .map_err(|_| AppError::Internal {
             error_id: "session-write".into(),
         })
+}
+
+/// How long a kept result waits for its page, in seconds. The redirect back to the page follows
+/// at once, so a result older than this was never shown and is dropped.
+#[cfg(feature = "ssr")]
+const MAX_KEPT_SECONDS: i64 = 300;
+
+/// A result kept in the session, with when it was kept (Unix seconds).
+#[cfg(feature = "ssr")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    json: String,
+    kept_at: i64,
 }
 
 #[cfg(feature = "ssr")]

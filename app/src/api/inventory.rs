@@ -14,7 +14,7 @@ use super::context;
 /// Lists identities matching `filter`, one page after `cursor`.
 #[server]
 pub async fn list_identities(
-    filter: IdentityFilter,
+    #[server(default)] filter: IdentityFilter,
     cursor: Option<String>,
 ) -> Result<Page<Identity>, AppError> {
     let viewer = context::viewer().await?;

@@ -27,8 +27,17 @@ where
     }
 }
 
-/// Shows a loaded result's error in place of the page body.
+/// Shows a loaded result's error in place of the page body, and gives the page the error's
+/// status code when it is rendered on the server.
 pub fn failed(error: AppError) -> AnyView {
+    // A signed-out page already carries its redirect to the sign-in page.
+    #[cfg(feature = "ssr")]
+    if error != AppError::Unauthenticated
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(error.status_code())
+    {
+        response.set_status(status);
+    }
     match error {
         AppError::Unauthenticated => view! {
             <p class="notice">"You are signed out. " <a href="/sign-in">"Sign in"</a> " to continue."</p>

@@ -8,7 +8,10 @@ use crate::model::{Role, Viewer};
 /// Wraps every page with the header and navigation.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let viewer = Resource::new(|| (), |_| current_viewer());
+    // Reloaded on each navigation, so the header follows a sign-in or sign-out made without a
+    // full page load.
+    let location = leptos_router::hooks::use_location();
+    let viewer = Resource::new(move || location.pathname.get(), |_| current_viewer());
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Writ"</a>

@@ -67,7 +67,8 @@ fn PasswordSection() -> impl IntoView {
                 <ActionError value=change.value()/>
                 <label>
                     "Current password"
-                    <input type="password" name="current_password" autocomplete="current-password" required/>
+                    <input type="password" name="current_password" autocomplete="current-password"/>
+                    <small>"Leave it empty if your account has no password yet (it was created with a sign-in link)."</small>
                 </label>
                 <label>
                     "New password"

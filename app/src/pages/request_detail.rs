@@ -166,8 +166,11 @@ fn GrantPanel(
                 {grant.end_reason.clone().map(|reason| view! { <dt>"Why it ended"</dt><dd>{reason}</dd> })}
                 <dt>"Extensions"</dt><dd>{grant.extensions}</dd>
             </dl>
-            {can_extend.then(|| view! {
-                <ActionForm action=extend attr:class="form inline-form">
+            {(can_extend && room < 60).then(|| view! {
+                <p class="hint">"This grant already lasts the resource's maximum from its start, so it cannot be extended further."</p>
+            })}
+            {(can_extend && room >= 60).then(|| view! {
+                <ActionForm action=extend attr:class="inline-form">
                     <input type="hidden" name="id" value=id.clone()/>
                     <label>"Extend by" <input type="text" name="by" placeholder="such as 30m" required/></label>
                     <label>"Reason" <input type="text" name="reason" required/></label>
@@ -176,7 +179,7 @@ fn GrantPanel(
                 </ActionForm>
             })}
             {can_revoke.then(move || view! {
-                <ActionForm action=revoke attr:class="form inline-form">
+                <ActionForm action=revoke attr:class="inline-form">
                     <input type="hidden" name="id" value=revoke_id/>
                     <label>"Reason" <input type="text" name="reason" required/></label>
                     <button type="submit" class="danger">"Revoke now"</button>

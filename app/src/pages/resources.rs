@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::api::access::{list_resources, requestable_resources};
 use crate::api::auth::current_viewer;
-use crate::components::common::{Badge, Empty, failed, loading};
+use crate::components::common::{Badge, Empty, Pager, failed, loading};
 use crate::error::AppError;
 use crate::format;
 use crate::model::{PrincipalRef, Resource as AccessResource, Role};
@@ -19,18 +19,22 @@ use crate::model::{PrincipalRef, Resource as AccessResource, Role};
 pub fn ResourcesPage() -> impl IntoView {
     let query = use_query_map();
     let include_archived = move || query.read().get("archived").as_deref() == Some("true");
-    let data = Resource::new(include_archived, |include_archived| async move {
-        let resources = list_resources(include_archived).await?;
-        let requestable: HashSet<Uuid> = requestable_resources()
-            .await?
-            .into_iter()
-            .map(|resource| resource.id)
-            .collect();
-        let admin = current_viewer()
-            .await?
-            .is_some_and(|viewer| viewer.has(Role::Admin));
-        Ok::<_, AppError>((resources, requestable, admin))
-    });
+    let cursor = move || query.read().get("cursor");
+    let data = Resource::new(
+        move || (include_archived(), cursor()),
+        |(include_archived, cursor)| async move {
+            let resources = list_resources(include_archived, cursor).await?;
+            let requestable: HashSet<Uuid> = requestable_resources()
+                .await?
+                .into_iter()
+                .map(|resource| resource.id)
+                .collect();
+            let admin = current_viewer()
+                .await?
+                .is_some_and(|viewer| viewer.has(Role::Admin));
+            Ok::<_, AppError>((resources, requestable, admin))
+        },
+    );
     view! {
         <Title text="Resources"/>
         <Suspense fallback=loading>
@@ -54,7 +58,7 @@ pub fn ResourcesPage() -> impl IntoView {
                             <a href="/resources?archived=true" class:current=include_archived>"With archived"</a>
                         </nav>
                     })}
-                    {if resources.is_empty() {
+                    {if resources.items.is_empty() {
                         let text = if admin {
                             "There are no resources yet. Add one to let people request access to it."
                         } else {
@@ -62,7 +66,12 @@ pub fn ResourcesPage() -> impl IntoView {
                         };
                         view! { <Empty text=text/> }.into_any()
                     } else {
-                        view! { <ResourceTable resources requestable admin/> }.into_any()
+                        let base = if include_archived() { "/resources?archived=true" } else { "/resources" };
+                        view! {
+                            <ResourceTable resources=resources.items requestable admin/>
+                            <Pager next=resources.next base=base/>
+                        }
+                        .into_any()
                     }}
                 }
                 .into_any()

@@ -2,13 +2,15 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
+use crate::api::access::principal_choices;
 use crate::api::admin::{
     CreateGroup, CreateLocalUser, IssueSignInLink, SetGroupMember, SetUserDisabled, SetUserRoles,
     list_groups, list_users,
 };
-use crate::components::common::{ActionError, Badge, Empty, ErrorBox, failed, loading};
+use crate::components::common::{ActionError, Badge, Empty, ErrorBox, Pager, failed, loading};
 use crate::components::kept::LatestResult;
 use crate::error::AppError;
 use crate::format;
@@ -27,15 +29,17 @@ pub fn UsersPage() -> impl IntoView {
     // Without JavaScript, a failed sign-in link request comes back in the URL. This action only
     // shows that error, because each row issues links through its own action.
     let link_error = ServerAction::<IssueSignInLink>::new();
+    let query = use_query_map();
     let users = Resource::new(
         move || {
             (
                 set_roles.version().get(),
                 set_disabled.version().get(),
                 create.version().get(),
+                query.read().get("cursor"),
             )
         },
-        |_| list_users(),
+        |(.., cursor)| list_users(cursor),
     );
     view! {
         <Title text="Users"/>
@@ -51,10 +55,14 @@ pub fn UsersPage() -> impl IntoView {
                     Err(error) => return failed(error),
                 };
                 view! {
-                    {if users.is_empty() {
+                    {if users.items.is_empty() {
                         view! { <Empty text="There are no users yet."/> }.into_any()
                     } else {
-                        view! { <UserTable users set_roles set_disabled/> }.into_any()
+                        view! {
+                            <UserTable users=users.items set_roles set_disabled/>
+                            <Pager next=users.next base="/admin/users"/>
+                        }
+                        .into_any()
                     }}
                     <section>
                         <h2>"New local user"</h2>
@@ -72,9 +80,29 @@ pub fn UsersPage() -> impl IntoView {
 pub fn GroupsPage() -> impl IntoView {
     let create = ServerAction::<CreateGroup>::new();
     let set_member = ServerAction::<SetGroupMember>::new();
+    let query = use_query_map();
     let data = Resource::new(
-        move || (create.version().get(), set_member.version().get()),
-        |_| async move { Ok::<_, AppError>((list_groups().await?, list_users().await?)) },
+        move || {
+            (
+                create.version().get(),
+                set_member.version().get(),
+                query.read().get("cursor"),
+            )
+        },
+        |(.., cursor)| async move {
+            let groups = list_groups(cursor).await?;
+            // Principal choices list every enabled user as `user:<id>`, which the member picker needs.
+            let users: Vec<(Uuid, String)> = principal_choices()
+                .await?
+                .into_iter()
+                .filter_map(|choice| {
+                    let id = choice.value.strip_prefix("user:")?.parse().ok()?;
+                    let name = choice.label.trim_end_matches(" (user)").to_owned();
+                    Some((id, name))
+                })
+                .collect();
+            Ok::<_, AppError>((groups, users))
+        },
     );
     view! {
         <Title text="Groups"/>
@@ -87,14 +115,15 @@ pub fn GroupsPage() -> impl IntoView {
                     Ok(data) => data,
                     Err(error) => return failed(error),
                 };
-                let cards = if groups.is_empty() {
+                let cards = if groups.items.is_empty() {
                     view! { <Empty text="There are no groups yet."/> }.into_any()
                 } else {
-                    groups
+                    let cards = groups
+                        .items
                         .into_iter()
                         .map(|group| view! { <GroupCard group users=users.clone() set_member/> })
-                        .collect_view()
-                        .into_any()
+                        .collect_view();
+                    view! { {cards} <Pager next=groups.next base="/admin/groups"/> }.into_any()
                 };
                 view! {
                     {cards}
@@ -319,7 +348,7 @@ fn NewUserForm(create: ServerAction<CreateLocalUser>) -> impl IntoView {
 #[component]
 fn GroupCard(
     group: Group,
-    users: Vec<User>,
+    users: Vec<(Uuid, String)>,
     set_member: ServerAction<SetGroupMember>,
 ) -> impl IntoView {
     let group_id = group.id.to_string();
@@ -329,9 +358,9 @@ fn GroupCard(
         .iter()
         .filter_map(|member| member.user_id)
         .collect();
-    let candidates: Vec<User> = users
+    let candidates: Vec<(Uuid, String)> = users
         .into_iter()
-        .filter(|user| !member_ids.contains(&user.id))
+        .filter(|(id, _)| !member_ids.contains(id))
         .collect();
     view! {
         <section class="group">
@@ -368,8 +397,8 @@ fn GroupCard(
                         <label>
                             "Add member"
                             <select name="user_id" required>
-                                {candidates.into_iter().map(|user| view! {
-                                    <option value=user.id.to_string()>{user.display_name}</option>
+                                {candidates.into_iter().map(|(id, name)| view! {
+                                    <option value=id.to_string()>{name}</option>
                                 }).collect_view()}
                             </select>
                         </label>

@@ -24,8 +24,11 @@ pub struct EmbeddedPostgres {
     cluster_dir: PathBuf,
     socket_dir: PathBuf,
     run_as: Option<String>,
-    /// Whether this process started the server (and so stops it).
+    /// Whether this process owns the server and so stops it: it started it, or it found the
+    /// server left running by a `writ` that died.
     started_here: bool,
+    /// Exclusive lock on `writ.lock` in the data directory while this process owns the cluster.
+    _owner_lock: Option<std::fs::File>,
 }
 
 impl EmbeddedPostgres {
@@ -54,6 +57,7 @@ impl EmbeddedPostgres {
                 None
             },
             started_here: false,
+            _owner_lock: None,
         };
         if cluster.socket_dir.as_os_str().len() > MAX_SOCKET_DIR_LEN {
             bail!(
@@ -66,12 +70,20 @@ impl EmbeddedPostgres {
         if !cluster.cluster_dir.join("PG_VERSION").exists() {
             cluster.init().await?;
         }
+        // The first `writ` on a data directory owns its cluster; others only connect to it.
+        let owner_lock = try_lock_owner(&data_dir)?;
+        let owner = owner_lock.is_some();
+        cluster._owner_lock = owner_lock;
         if cluster.is_running().await? {
-            tracing::info!(socket = %cluster.socket_dir.display(), "using the private PostgreSQL cluster that is already running");
+            if owner {
+                tracing::info!(socket = %cluster.socket_dir.display(), "adopting the private PostgreSQL cluster a stopped writ left running");
+            } else {
+                tracing::info!(socket = %cluster.socket_dir.display(), "using the private PostgreSQL cluster another writ runs");
+            }
         } else {
             cluster.start_server().await?;
-            cluster.started_here = true;
         }
+        cluster.started_here = owner;
         cluster.ensure_database().await?;
         Ok(cluster)
     }
@@ -273,6 +285,24 @@ impl EmbeddedPostgres {
             .output()
             .await
             .with_context(|| format!("cannot run {}", program.display()))
+    }
+}
+
+/// Takes the owner lock of `data_dir`; `None` when another process holds it.
+fn try_lock_owner(data_dir: &Path) -> anyhow::Result<Option<std::fs::File>> {
+    let path = data_dir.join("writ.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", path.display()))
+        }
     }
 }
 

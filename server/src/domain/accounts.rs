@@ -24,6 +24,10 @@ pub const LOCAL_ISSUER: &str = "local";
 pub const LINK_LIFETIME: Duration = Duration::from_secs(3600);
 /// Sign-in name of the bootstrap administrator.
 pub const BOOTSTRAP_LOGIN: &str = "admin";
+/// Failed password sign-ins for one sign-in name after which further attempts are rejected.
+pub const MAX_FAILED_SIGN_INS: i64 = 10;
+/// Window over which failed password sign-ins are counted (15 minutes).
+pub const FAILED_SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// An Argon2id hash of a random password, checked when a sign-in name is unknown so that the
 /// answer takes as long as for a real account.
@@ -34,6 +38,33 @@ static DUMMY_HASH: LazyLock<String> =
 pub async fn sign_in_password(svc: &Services, login: &str, password: &str) -> Result<Uuid> {
     let now = svc.now();
     let login = login.trim().to_lowercase();
+    let since =
+        now - chrono::Duration::from_std(FAILED_SIGN_IN_WINDOW).map_err(anyhow::Error::from)?;
+    let failures = sqlx::query_scalar!(
+        r#"
+        select count(*) as "count!" from audit_events
+        where subject_type = 'user' and subject_id = $1 and action = 'user.sign_in'
+            and outcome = 'refused' and occurred_at > $2
+        "#,
+        login,
+        since
+    )
+    .fetch_one(&svc.pool)
+    .await?;
+    if failures >= MAX_FAILED_SIGN_INS {
+        let error = AppError::RateLimited {
+            message: "too many failed sign-ins for this name; wait 15 minutes or ask an admin for a sign-in link".into(),
+        };
+        let actor = Actor::signing_in(None, login.clone());
+        audit::append_alone(
+            &svc.pool,
+            &actor,
+            now,
+            Entry::refused("user.sign_in_throttled", "user", &login, error.to_string()),
+        )
+        .await;
+        return Err(error.into());
+    }
     let user = sqlx::query!(
         r#"
         select id, password_hash, disabled_at from users
@@ -108,6 +139,13 @@ pub async fn issue_link(
     let token = secrets::new_token("");
     let expires_at =
         now + chrono::Duration::from_std(LINK_LIFETIME).map_err(anyhow::Error::from)?;
+    // A new link replaces any unused earlier one, so at most one link per user is valid.
+    sqlx::query!(
+        "delete from sign_in_links where user_id = $1 and used_at is null",
+        user_id
+    )
+    .execute(&mut *conn)
+    .await?;
     sqlx::query!(
         r#"
         insert into sign_in_links (token_hash, user_id, purpose, created_at, expires_at)

@@ -129,6 +129,89 @@ pub async fn append(
     Ok(seq)
 }
 
+/// Appends `entries` in order inside the caller's transaction, with one lock and multi-row
+/// inserts, for bulk changes such as a CSV import.
+pub async fn append_many(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    entries: Vec<Entry>,
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!("select pg_advisory_xact_lock($1)", CHAIN_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let mut previous =
+        sqlx::query_scalar!("select hash from audit_events order by seq desc limit 1")
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or_else(|| GENESIS.to_vec());
+    for chunk in entries.chunks(5_000) {
+        let mut actions = Vec::with_capacity(chunk.len());
+        let mut outcomes = Vec::with_capacity(chunk.len());
+        let mut subject_types = Vec::with_capacity(chunk.len());
+        let mut subject_ids = Vec::with_capacity(chunk.len());
+        let mut reasons = Vec::with_capacity(chunk.len());
+        let mut details = Vec::with_capacity(chunk.len());
+        let mut previous_hashes = Vec::with_capacity(chunk.len());
+        let mut hashes = Vec::with_capacity(chunk.len());
+        for entry in chunk {
+            let fields = ChainFields {
+                occurred_at: at,
+                actor_id: actor.user_id,
+                actor_label: &actor.label,
+                action: entry.action,
+                outcome: entry.outcome,
+                subject_type: entry.subject_type,
+                subject_id: &entry.subject_id,
+                reason: &entry.reason,
+                source: actor.source,
+                details: &entry.details,
+            };
+            let hash = fields.hash(&previous).to_vec();
+            actions.push(entry.action.to_owned());
+            outcomes.push(entry.outcome.as_str().to_owned());
+            subject_types.push(entry.subject_type.to_owned());
+            subject_ids.push(entry.subject_id.clone());
+            reasons.push(entry.reason.clone());
+            details.push(entry.details.clone());
+            previous_hashes.push(previous);
+            previous = hash.clone();
+            hashes.push(hash);
+        }
+        // Rows are inserted in array order, so their sequence numbers follow the chain.
+        sqlx::query!(
+            r#"
+            insert into audit_events (occurred_at, actor_id, actor_label, action, outcome,
+                subject_type, subject_id, reason, source, details, prev_hash, hash)
+            select $1, $2, $3, action, outcome, subject_type, subject_id, reason, $4, details,
+                prev_hash, hash
+            from unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[],
+                $11::bytea[], $12::bytea[]) with ordinality
+                as t(action, outcome, subject_type, subject_id, reason, details, prev_hash, hash, position)
+            order by position
+            "#,
+            at,
+            actor.user_id,
+            actor.label,
+            actor.source.as_str(),
+            &actions,
+            &outcomes,
+            &subject_types,
+            &subject_ids,
+            &reasons,
+            &details,
+            &previous_hashes,
+            &hashes,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Appends `entry` in a transaction of its own, for refusals whose main transaction was rolled
 /// back. A failure here is logged, not returned, so the caller still sees the original refusal.
 pub async fn append_alone(pool: &PgPool, actor: &Actor, at: DateTime<Utc>, entry: Entry) {

@@ -146,6 +146,9 @@ pub async fn extend(
         if by < MIN_EXTENSION {
             return Err(AppError::invalid("by", "must be at least 1m").into());
         }
+        if by > super::resources::MAX_MAX_DURATION {
+            return Err(AppError::invalid("by", "must be at most 365d, the longest any resource allows").into());
+        }
         let mut tx = svc.pool.begin().await?;
         let grant = sqlx::query!(
             r#"
@@ -170,6 +173,16 @@ pub async fn extend(
         let maximum = chrono::Duration::seconds(i64::from(grant.max_duration_secs));
         if new_expiry - grant.starts_at > maximum {
             let room = (grant.starts_at + maximum - grant.expires_at).num_seconds().max(0) as u64;
+            if room < MIN_EXTENSION.as_secs() {
+                return Err(AppError::invalid(
+                    "by",
+                    format!(
+                        "the grant already lasts the maximum for {} measured from its start, so it cannot be extended further; request access again",
+                        grant.resource_name
+                    ),
+                )
+                .into());
+            }
             return Err(AppError::invalid(
                 "by",
                 format!(
@@ -323,8 +336,7 @@ pub async fn list(
         Some(user_id)
     };
     let live = scope == GrantScope::Live;
-    let after = page::decode::<(DateTime<Utc>, Uuid)>(cursor)?;
-    let (after_at, after_id) = after.unzip();
+    let (after_at, after_id) = page::decode_time_key(cursor)?;
     let keys = sqlx::query!(
         r#"
         select id, created_at from grants

@@ -128,7 +128,19 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<Stri
             "must not contain control characters",
         ));
     }
+    if value.chars().any(is_invisible_format_character) {
+        return Err(AppError::invalid(
+            field,
+            "must not contain invisible formatting characters (zero-width or direction overrides)",
+        ));
+    }
     Ok(Some(value.to_owned()))
+}
+
+/// Whether `c` is a zero-width or bidirectional formatting character, which can make text read
+/// differently from what it is.
+fn is_invisible_format_character(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// Parses an optional UUID field; empty becomes `None`.
@@ -351,7 +363,27 @@ async fn update_checked(
     actor.require(Role::Admin)?;
     let fields = parse_input(input)?;
     let mut tx = pool.begin().await?;
+    // The row lock makes a concurrent owner assignment (which share-locks the owner) wait, so
+    // an identity cannot stop being human while someone names it as an owner.
+    sqlx::query!("select id from identities where id = $1 for update", id)
+        .fetch_optional(&mut *tx)
+        .await?;
     let before = load(&mut tx, id).await?;
+    if before.kind == IdentityKind::Human && fields.kind != IdentityKind::Human {
+        let owned = sqlx::query_scalar!(
+            r#"select count(*) as "count!" from identities where owner_id = $1"#,
+            id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if owned > 0 {
+            return Err(AppError::invalid(
+                "kind",
+                format!("this person owns {owned} identities and must stay human; give them another owner first"),
+            )
+            .into());
+        }
+    }
     if before.user_id.is_some() && fields.kind != IdentityKind::Human {
         return Err(AppError::invalid(
             "kind",
@@ -475,7 +507,7 @@ pub async fn check_owner(
         return Err(AppError::invalid("owner_id", "an identity cannot own itself").into());
     }
     let kind = sqlx::query_scalar!(
-        r#"select kind as "kind: IdentityKind" from identities where id = $1"#,
+        r#"select kind as "kind: IdentityKind" from identities where id = $1 for share"#,
         owner_id
     )
     .fetch_optional(&mut *conn)
@@ -569,6 +601,17 @@ mod tests {
         assert_eq!(
             parse_attributes(r#"{"team":"x"}"#).unwrap(),
             json!({"team": "x"})
+        );
+    }
+
+    #[test]
+    fn text_rejects_direction_overrides() {
+        let error = optional_text("name", "admin\u{202E}gpj.exe", 200).unwrap_err();
+        assert_eq!(error.field(), Some("name"));
+        assert!(optional_text("name", "zero\u{200B}width", 200).is_err());
+        assert_eq!(
+            optional_text("name", "Zoë Ångström", 200),
+            Ok(Some("Zoë Ångström".into()))
         );
     }
 

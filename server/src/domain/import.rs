@@ -111,6 +111,20 @@ async fn import_checked(
         .partition(|row| row.fields.kind == IdentityKind::Human);
     insert_rows(&mut tx, &humans, now).await?;
     insert_rows(&mut tx, &others, now).await?;
+    let created: Vec<Entry> = humans
+        .iter()
+        .chain(others.iter())
+        .map(|row| {
+            Entry::success("identity.created", "identity", row.id).details(json!({
+                "kind": row.fields.kind,
+                "name": row.fields.name,
+                "owner_id": row.fields.owner_id,
+                "environment": row.fields.environment,
+                "import_line": row.line,
+            }))
+        })
+        .collect();
+    audit::append_many(&mut tx, actor, now, created).await?;
     audit::append(
         &mut tx,
         actor,

@@ -206,7 +206,7 @@ pub fn parse_scheduled_start(
         .map_err(|_| {
             AppError::invalid(
                 "scheduled_start",
-                "must be a time such as 2026-12-24T09:00Z (UTC)",
+                "must be a time such as 2026-12-24T09:00:00Z, or 2026-12-24T09:00 in UTC",
             )
         })?;
     if at <= now {
@@ -246,9 +246,10 @@ pub async fn cancel(svc: &Services, actor: &Actor, id: Uuid) -> Result<AccessReq
         .await?
         .rows_affected();
         if changed == 0 {
+            let state = load(&mut tx, id).await?.state;
             return Err(AppError::conflict(format!(
                 "the request is already {}; only pending requests can be cancelled",
-                request.state.as_str()
+                state.as_str()
             ))
             .into());
         }
@@ -347,8 +348,7 @@ pub async fn list_mine(
     cursor: Option<&str>,
 ) -> Result<Page<AccessRequest>> {
     let user_id = actor.user()?;
-    let after = page::decode::<(DateTime<Utc>, Uuid)>(cursor)?;
-    let (after_at, after_id) = after.unzip();
+    let (after_at, after_id) = page::decode_time_key(cursor)?;
     let keys = sqlx::query!(
         r#"
         select id, created_at from access_requests
@@ -388,8 +388,7 @@ pub async fn review_queue(
             next: None,
         });
     }
-    let after = page::decode::<(DateTime<Utc>, Uuid)>(cursor)?;
-    let (after_at, after_id) = after.unzip();
+    let (after_at, after_id) = page::decode_time_key(cursor)?;
     let keys = sqlx::query!(
         r#"
         select r.id, r.created_at from access_requests r
@@ -461,10 +460,10 @@ mod tests {
 
     #[test]
     fn scheduled_start_rejects_past_and_far() {
-        let past = parse_scheduled_start("2026-12-04T11:00Z", now()).unwrap_err();
-        assert_eq!(past.field(), Some("scheduled_start"));
-        let far = parse_scheduled_start("2027-06-01T00:00Z", now()).unwrap_err();
-        assert_eq!(far.field(), Some("scheduled_start"));
+        let past = parse_scheduled_start("2026-12-04T11:00:00Z", now()).unwrap_err();
+        assert!(past.to_string().contains("in the future"), "{past}");
+        let far = parse_scheduled_start("2027-06-01T00:00:00Z", now()).unwrap_err();
+        assert!(far.to_string().contains("90 days"), "{far}");
         let garbage = parse_scheduled_start("tomorrow", now()).unwrap_err();
         assert_eq!(garbage.field(), Some("scheduled_start"));
     }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use app::error::AppError;
-use app::model::{PrincipalRef, Resource, ResourceInput, Role, Sensitivity};
+use app::model::{Page, PrincipalRef, Resource, ResourceInput, Role, Sensitivity};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::actor::Actor;
 use super::audit::{self, Entry};
 use super::identities::{optional_text, required_text};
+use super::page;
 use crate::error::{Result, conflict_on};
 
 /// Lower bound on a resource's maximum grant duration.
@@ -120,21 +121,39 @@ pub fn parse_principals(field: &str, values: &[String]) -> Result<Vec<Principal>
 }
 
 /// Lists resources by name; archived ones only for admins who ask.
-pub async fn list(pool: &PgPool, actor: &Actor, include_archived: bool) -> Result<Vec<Resource>> {
+pub async fn list(
+    pool: &PgPool,
+    actor: &Actor,
+    include_archived: bool,
+    cursor: Option<&str>,
+) -> Result<Page<Resource>> {
     actor.user()?;
     let include_archived = include_archived && actor.has(Role::Admin);
-    let ids = sqlx::query_scalar!(
-        "select id from resources where $1 or archived_at is null order by name",
-        include_archived
+    let after = page::decode::<String>(cursor)?;
+    let rows = sqlx::query!(
+        r#"
+        select id, name from resources
+        where ($1 or archived_at is null) and ($2::text is null or name > $2)
+        order by name
+        limit $3
+        "#,
+        include_archived,
+        after,
+        page::PAGE_SIZE + 1
     )
     .fetch_all(pool)
     .await?;
+    let keyed: Vec<(String, Uuid)> = rows.into_iter().map(|row| (row.name, row.id)).collect();
+    let keys = page::split(keyed, |key| key.0.clone());
     let mut conn = pool.acquire().await?;
-    let mut resources = Vec::with_capacity(ids.len());
-    for id in ids {
+    let mut resources = Vec::with_capacity(keys.items.len());
+    for (_, id) in keys.items {
         resources.push(load(&mut conn, id).await?);
     }
-    Ok(resources)
+    Ok(Page {
+        items: resources,
+        next: keys.next,
+    })
 }
 
 /// Lists the resources `actor` may request.
@@ -282,6 +301,7 @@ async fn create_checked(
         "name: another resource already has this name",
     ))?;
     replace_principals(&mut tx, id, &fields).await?;
+    check_approvable(&mut tx, id, fields.required_approvals).await?;
     let resource = load(&mut tx, id).await?;
     audit::append(
         &mut tx,
@@ -341,6 +361,7 @@ async fn update_checked(
         "name: another resource already has this name",
     ))?;
     replace_principals(&mut tx, id, &fields).await?;
+    check_approvable(&mut tx, id, fields.required_approvals).await?;
     let after = load(&mut tx, id).await?;
     audit::append(
         &mut tx,
@@ -396,6 +417,20 @@ async fn set_archived_checked(
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    let mut cancelled = Vec::new();
+    if changed == 1 && archived {
+        cancelled = sqlx::query_scalar!(
+            r#"
+            update access_requests set state = 'cancelled', decided_at = $2
+            where resource_id = $1 and state = 'pending'
+            returning id
+            "#,
+            id,
+            now
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+    }
     let resource = load(&mut tx, id).await?;
     if changed == 1 {
         let action = if archived {
@@ -404,9 +439,42 @@ async fn set_archived_checked(
             "resource.restored"
         };
         audit::append(&mut tx, actor, now, Entry::success(action, "resource", id)).await?;
+        for request_id in cancelled {
+            let entry = Entry::success("request.cancelled", "access_request", request_id)
+                .reason("the resource was archived");
+            audit::append(&mut tx, actor, now, entry).await?;
+        }
     }
     tx.commit().await?;
     Ok(resource)
+}
+
+/// Fails unless enough distinct enabled users with the approver role are named (directly or
+/// through a group) to give `required` approvals.
+async fn check_approvable(conn: &mut PgConnection, id: Uuid, required: i32) -> Result<()> {
+    let eligible = sqlx::query_scalar!(
+        r#"
+        select count(distinct u.id) as "count!" from users u
+        join resource_principals p on p.resource_id = $1 and p.relation = 'approver'
+        where u.disabled_at is null and 'approver' = any(u.roles)
+            and (p.user_id = u.id
+                or p.group_id in (select group_id from group_members where user_id = u.id))
+        "#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if eligible < i64::from(required) {
+        return Err(AppError::invalid(
+            "approvers",
+            format!(
+                "{eligible} of the named approvers are enabled users with the approver role, but \
+                 {required} approvals are required; name more approvers or lower the count"
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 async fn replace_principals(

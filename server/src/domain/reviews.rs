@@ -91,6 +91,18 @@ async fn review_checked(
         ))
         .into());
     }
+    let archived = sqlx::query_scalar!(
+        "select archived_at is not null as \"archived!\" from resources where id = $1",
+        request.resource_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if archived {
+        return Err(AppError::conflict(
+            "the resource is archived, so its requests can no longer be approved",
+        )
+        .into());
+    }
     if !resources::is_approver(&mut tx, user_id, request.resource_id).await? {
         return Err(
             AppError::forbidden("you are not an approver of this request's resource").into(),

@@ -2,7 +2,7 @@
 
 use app::error::AppError;
 use app::model::NewUserInput;
-use app::model::{Group, IssuedLink, PrincipalRef, Role, User};
+use app::model::{Group, IssuedLink, Page, PrincipalRef, Role, User};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -11,6 +11,7 @@ use super::accounts::{self, LOCAL_ISSUER, NewUser, parse_roles};
 use super::actor::Actor;
 use super::audit::{self, Entry};
 use super::identities::{optional_text, required_text};
+use super::page;
 use super::secrets;
 use crate::error::Result;
 use crate::services::Services;
@@ -18,18 +19,37 @@ use crate::services::Services;
 /// Shortest accepted password, in characters.
 pub const MIN_PASSWORD: usize = 12;
 
-/// Lists every user; only admins may.
-pub async fn list(svc: &Services, actor: &Actor) -> Result<Vec<User>> {
+/// Lists users by name, one page after `cursor`; only admins may.
+pub async fn list(svc: &Services, actor: &Actor, cursor: Option<&str>) -> Result<Page<User>> {
     actor.require(Role::Admin)?;
-    let ids = sqlx::query_scalar!("select id from users order by display_name, id")
-        .fetch_all(&svc.pool)
-        .await?;
+    let (after_name, after_id) = page::decode::<(String, Uuid)>(cursor)?.unzip();
+    let keys = sqlx::query!(
+        r#"
+        select id, display_name from users
+        where $1::text is null or (display_name, id) > ($1, $2::uuid)
+        order by display_name, id
+        limit $3
+        "#,
+        after_name,
+        after_id,
+        page::PAGE_SIZE + 1
+    )
+    .fetch_all(&svc.pool)
+    .await?;
+    let keyed: Vec<(String, Uuid)> = keys
+        .into_iter()
+        .map(|key| (key.display_name, key.id))
+        .collect();
+    let keys = page::split(keyed, |key| key.clone());
     let mut conn = svc.pool.acquire().await?;
-    let mut users = Vec::with_capacity(ids.len());
-    for id in ids {
+    let mut users = Vec::with_capacity(keys.items.len());
+    for (_, id) in keys.items {
         users.push(load(&mut conn, id).await?);
     }
-    Ok(users)
+    Ok(Page {
+        items: users,
+        next: keys.next,
+    })
 }
 
 /// Loads one user, or `NotFound`.
@@ -251,11 +271,16 @@ pub async fn set_disabled(svc: &Services, actor: &Actor, id: Uuid, disabled: boo
             sqlx::query!("update identities set status = $2, updated_at = $3 where user_id = $1", id, status, now)
                 .execute(&mut *tx)
                 .await?;
+            let mut ended = Vec::new();
             if disabled {
                 sqlx::query!("delete from sessions where user_id = $1", id).execute(&mut *tx).await?;
+                ended = end_access_of_disabled_user(&mut tx, actor, id, now).await?;
             }
             let action = if disabled { "user.disabled" } else { "user.enabled" };
             audit::append(&mut tx, actor, now, Entry::success(action, "user", id)).await?;
+            for entry in ended {
+                audit::append(&mut tx, actor, now, entry).await?;
+            }
         }
         tx.commit().await?;
         Ok(user)
@@ -271,6 +296,52 @@ pub async fn set_disabled(svc: &Services, actor: &Actor, id: Uuid, disabled: boo
         result,
     )
     .await
+}
+
+/// Revokes the live grants a disabled user requested or holds and cancels their pending
+/// requests; returns the audit entries for them.
+async fn end_access_of_disabled_user(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    user_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Entry>> {
+    const REASON: &str = "the user was disabled";
+    let grants = sqlx::query_scalar!(
+        r#"
+        update grants set state = 'revoked', ended_at = $2, ended_by = $3, end_reason = $4
+        where state in ('scheduled', 'active', 'suspended') and expires_at > $2
+            and (requester_id = $1 or subject_id in (select id from identities where user_id = $1))
+        returning id
+        "#,
+        user_id,
+        now,
+        actor.user_id,
+        REASON
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let requests = sqlx::query_scalar!(
+        r#"
+        update access_requests set state = 'cancelled', decided_at = $2
+        where state = 'pending' and requester_id = $1
+        returning id
+        "#,
+        user_id,
+        now
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut entries: Vec<Entry> = grants
+        .into_iter()
+        .map(|id| Entry::success("grant.revoked_by_admin", "grant", id).reason(REASON))
+        .collect();
+    entries.extend(
+        requests
+            .into_iter()
+            .map(|id| Entry::success("request.cancelled", "access_request", id).reason(REASON)),
+    );
+    Ok(entries)
 }
 
 /// Serialises changes that could remove the last admin.
@@ -383,6 +454,10 @@ pub async fn change_password(
             )
             .into());
         }
+        // Every session of the user ends; the caller starts a new one for the current browser.
+        sqlx::query!("delete from sessions where user_id = $1", user_id)
+            .execute(&mut *tx)
+            .await?;
         audit::append(
             &mut tx,
             actor,
@@ -408,17 +483,31 @@ pub async fn change_password(
 }
 
 /// Lists groups with their members; only admins may.
-pub async fn list_groups(svc: &Services, actor: &Actor) -> Result<Vec<Group>> {
+pub async fn list_groups(
+    svc: &Services,
+    actor: &Actor,
+    cursor: Option<&str>,
+) -> Result<Page<Group>> {
     actor.require(Role::Admin)?;
-    let ids = sqlx::query_scalar!("select id from groups order by name")
-        .fetch_all(&svc.pool)
-        .await?;
+    let after = page::decode::<String>(cursor)?;
+    let names = sqlx::query!(
+        "select id, name from groups where $1::text is null or name > $1 order by name limit $2",
+        after,
+        page::PAGE_SIZE + 1
+    )
+    .fetch_all(&svc.pool)
+    .await?;
+    let keyed: Vec<(String, Uuid)> = names.into_iter().map(|row| (row.name, row.id)).collect();
+    let keys = page::split(keyed, |key| key.0.clone());
     let mut conn = svc.pool.acquire().await?;
-    let mut groups = Vec::with_capacity(ids.len());
-    for id in ids {
+    let mut groups = Vec::with_capacity(keys.items.len());
+    for (_, id) in keys.items {
         groups.push(load_group(&mut conn, id).await?);
     }
-    Ok(groups)
+    Ok(Page {
+        items: groups,
+        next: keys.next,
+    })
 }
 
 async fn load_group(conn: &mut PgConnection, id: Uuid) -> Result<Group> {

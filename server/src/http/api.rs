@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/identities/{id}/disable", post(disable_identity))
         .route("/identities/{id}/enable", post(enable_identity))
         .fallback(unknown_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
@@ -54,7 +55,11 @@ impl From<JsonRejection> for ApiError {
                 message: "the request body is too large".into(),
             });
         }
-        Self(AppError::invalid("body", rejection.body_text()))
+        let message = rejection.body_text();
+        let field = app::error::named_field(&message)
+            .unwrap_or("body")
+            .to_owned();
+        Self(AppError::invalid(field, message))
     }
 }
 
@@ -120,14 +125,40 @@ impl FromRequestParts<AppState> for ApiCaller {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .ok_or(AppError::Unauthenticated)?;
+        // The scheme name is case-insensitive (RFC 9110, section 11.1).
         let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
             .ok_or(AppError::Unauthenticated)?;
-        let viewer = tokens::authenticate(&state.svc, token).await?;
-        Ok(Self(viewer))
+        match tokens::authenticate(&state.svc, token).await {
+            Ok(viewer) => Ok(Self(viewer)),
+            Err(error) => {
+                record_failed_authentication(state, token, &parts.uri).await;
+                Err(error.into())
+            }
+        }
     }
+}
+
+/// Records a rejected API token in the audit log. Only the token's shown prefix is kept, the
+/// part the console displays, never the secret.
+async fn record_failed_authentication(state: &AppState, token: &str, uri: &axum::http::Uri) {
+    let prefix: String = if token.starts_with(tokens::TOKEN_PREFIX) {
+        token.chars().take(12).collect()
+    } else {
+        "not a Writ token".to_owned()
+    };
+    let entry = crate::domain::audit::Entry::refused(
+        "api.authenticate",
+        "api_token",
+        prefix,
+        "unknown, revoked or expired API token, or its user is disabled",
+    )
+    .details(json!({ "path": uri.path() }));
+    let actor = Actor::signing_in(None, "API client");
+    crate::domain::audit::append_alone(&state.svc.pool, &actor, state.svc.now(), entry).await;
 }
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -298,6 +329,17 @@ async fn enable_identity(
     )
     .await?;
     Ok(Json(identity))
+}
+
+async fn method_not_allowed() -> (StatusCode, Json<serde_json::Value>) {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({
+            "error": "method_not_allowed",
+            "message": "this endpoint does not accept that method; see docs/api.md",
+            "field": null,
+        })),
+    )
 }
 
 async fn unknown_endpoint() -> ApiError {

@@ -6,21 +6,43 @@
 //! are not from a browser form or script on another site (browsers always send `Origin` on
 //! cross-origin POSTs), so they pass; the session cookie is also `SameSite=Lax`.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
+use serde_json::json;
+
+use super::AppState;
+use crate::domain::actor::Actor;
+use crate::domain::audit::{self, Entry};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Rejects state-changing requests that a browser marked as coming from another site.
-pub async fn reject_cross_site(request: Request, next: Next) -> Response {
+/// Rejects state-changing requests that a browser marked as coming from another site, and
+/// records each rejection in the audit log.
+pub async fn reject_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if is_safe(request.method()) || is_same_site(request.headers()) {
         return next.run(request).await;
     }
-    tracing::warn!(
-        method = %request.method(),
-        path = %request.uri().path(),
-        "rejected a cross-site request"
-    );
+    let path = request.uri().path().to_owned();
+    tracing::warn!(method = %request.method(), path, "rejected a cross-site request");
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let entry = Entry::refused(
+        "http.cross_site_request",
+        "path",
+        &path,
+        "a browser marked the request as coming from another site",
+    )
+    .details(json!({ "method": request.method().as_str(), "origin": origin }));
+    let actor = Actor::signing_in(None, "unknown browser");
+    audit::append_alone(&state.svc.pool, &actor, state.svc.now(), entry).await;
     (
         StatusCode::FORBIDDEN,
         "cross-site request rejected: submit the form from Writ's own pages",

@@ -98,28 +98,37 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
         ));
 
     let routes = generate_route_list(app::App);
+    let context = {
+        let backend = backend.clone();
+        move || {
+            provide_context(backend.clone());
+            provide_context(app::api::flash::TakenResults::default());
+        }
+    };
+    let shell = {
+        let options = leptos_options.clone();
+        move || app::shell(options.clone(), hydrate)
+    };
+    // Paths no route matches are rendered by the console too, whose router shows its
+    // not-found page with status 404.
+    let not_found_page = leptos_axum::render_app_async_with_context(context.clone(), shell.clone());
     let console = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let backend = backend.clone();
-                move || {
-                    provide_context(backend.clone());
-                    provide_context(app::api::flash::TakenResults::default());
-                }
-            },
-            {
-                let options = leptos_options.clone();
-                move || app::shell(options.clone(), hydrate)
-            },
-        )
+        .leptos_routes_with_context(&state, routes, context, shell)
+        .fallback(move |request: axum::extract::Request| not_found_page(request))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             viewer::load_viewer,
         ))
-        .layer(axum::middleware::from_fn(csrf::reject_cross_site))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::reject_cross_site,
+        ))
         .layer(sessions)
+        // Console pages and server-function results can carry secrets shown once.
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cache-control"),
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(axum::middleware::from_fn(
             server_fn_status::set_error_status,
         ));
@@ -141,7 +150,6 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .fallback(not_found)
         .with_state(state)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -217,8 +225,4 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
         }
     }
-}
-
-async fn not_found() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, "not found")
 }

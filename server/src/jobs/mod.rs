@@ -2,4 +2,5 @@
 
 pub mod queue;
 pub mod sweep;
+pub mod ticker;
 pub mod worker;

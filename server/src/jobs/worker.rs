@@ -10,6 +10,7 @@ use apalis_postgres::{Config, PostgresStorage};
 
 use super::queue::{QUEUE, WorkflowJob};
 use super::sweep;
+use super::ticker::Ticker;
 use crate::domain::actor::Actor;
 use crate::domain::{grants, requests};
 use crate::services::Services;
@@ -34,7 +35,7 @@ pub fn monitor(svc: Services, sweep_schedule: cron::Schedule) -> Monitor {
             let config = Config::default().queue(QUEUE).batch_size(20);
             let storage = PostgresStorage::<WorkflowJob>::new(&worker_svc.pool)
                 .with_config(config)
-                .poll_with_interval(POLL_INTERVAL);
+                .poll_with_strategy(Ticker::new(POLL_INTERVAL));
             WorkerBuilder::new("writ-workflow")
                 .backend(storage)
                 .retry(RetryPolicy::retries(5))

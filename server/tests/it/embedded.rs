@@ -52,3 +52,26 @@ async fn private_cluster_starts_migrates_and_stops() {
     );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test]
+async fn cluster_left_by_crashed_writ_is_adopted() {
+    let data_dir =
+        std::env::temp_dir().join(format!("writ-embedded-{}", uuid::Uuid::new_v4().simple()));
+    let crashed = EmbeddedPostgres::start(&data_dir).await.unwrap();
+    let url = crashed.url();
+    // Dropping without stopping is what a killed writ leaves: a running cluster, no owner.
+    drop(crashed);
+    assert!(
+        server::db::connect(&url).await.is_ok(),
+        "the cluster should still run"
+    );
+
+    let next = EmbeddedPostgres::start(&data_dir).await.unwrap();
+    next.stop().await.unwrap();
+
+    assert!(
+        server::db::connect(&url).await.is_err(),
+        "the adopting writ did not stop the cluster"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
