@@ -15,5 +15,7 @@ mod harness;
 mod http;
 mod inventory;
 mod jobs;
+mod oidc;
+mod oidc_provider;
 mod server;
 mod workflow;
