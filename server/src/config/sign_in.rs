@@ -7,7 +7,7 @@ use url::Url;
 
 use super::parse_duration;
 
-/// How people sign in and how long their sessions last.
+/// Sign-in methods and session lifetimes.
 #[derive(Clone, Args)]
 pub struct SignInArgs {
     /// Issuer URL of the OpenID provider, exactly as its discovery document states it.
@@ -28,8 +28,8 @@ pub struct SignInArgs {
     /// Scopes to request, separated by spaces; `openid` is always requested.
     #[arg(long, env = "WRIT_OIDC_SCOPES", default_value = "openid email profile")]
     pub oidc_scopes: String,
-    /// Where the provider sends people back to. Defaults to WRIT_PUBLIC_URL plus
-    /// /sign-in/oidc/callback; register this URL at the provider.
+    /// URL the provider sends people back to. Defaults to WRIT_PUBLIC_URL plus
+    /// /sign-in/oidc/callback. Register this URL at the provider.
     #[arg(long, env = "WRIT_OIDC_REDIRECT_URL")]
     pub oidc_redirect_url: Option<Url>,
     /// Claim that carries the user's groups (a list of strings, or one string).

@@ -15,7 +15,7 @@ use super::audit::{self, Entry};
 use crate::error::Result;
 use crate::services::Services;
 
-/// Who the provider says signed in, after the ID token passed every check.
+/// The person the provider vouches for, after the ID token passed every check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderIdentity {
     pub issuer: String,

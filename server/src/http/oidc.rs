@@ -1,5 +1,5 @@
 //! The OpenID Connect sign-in routes: the start, which sends the browser to the provider, and
-//! the callback, which checks the provider's answer and signs the user in.
+//! the callback, which checks the provider's response and signs the user in.
 
 use std::sync::Arc;
 
@@ -30,7 +30,7 @@ struct OidcState {
     provider: Arc<OidcProvider>,
 }
 
-/// The sign-in routes, for the part of the router that has sessions.
+/// Builds the sign-in routes, for the part of the router that has sessions.
 pub fn routes<S: Clone + Send + Sync + 'static>(
     svc: Services,
     provider: Arc<OidcProvider>,
@@ -76,7 +76,8 @@ async fn callback(
     session: Session,
     Query(callback): Query<Callback>,
 ) -> Response {
-    // Taken out of the session first, so each started sign-in can finish at most once.
+    // Taken out of the session first, so a replayed callback finds no sign-in to finish. Two
+    // callbacks at once still get one token at most, because the provider's code is single-use.
     let pending = match session.remove::<PendingSignIn>(PENDING_KEY).await {
         Ok(pending) => pending,
         Err(error) => {
@@ -137,7 +138,7 @@ async fn callback(
     Redirect::to(&return_to).into_response()
 }
 
-/// A small HTML page for the outcomes that do not end on a console page.
+/// Renders a small HTML page for the outcomes that do not end on a console page.
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{title} · Writ</title>\

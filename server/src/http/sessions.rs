@@ -12,8 +12,8 @@ use super::session_store::USER_ID_KEY;
 pub const ROLES_KEY: &str = "roles";
 /// Session key holding the time of the last save that extended the idle timeout.
 pub const LAST_SEEN_KEY: &str = "last_seen_at";
-/// How often a request saves its session to extend the idle timeout, at most; the idle
-/// timeout is therefore counted from the last request to within this interval.
+/// Minimum time between two saves that extend a session's idle timeout. The idle timeout is
+/// therefore counted from the last request to within this interval.
 pub const TOUCH_INTERVAL: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Replaces the session with a new, empty one (new id, so a planted id is never signed in) for

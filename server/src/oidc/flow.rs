@@ -36,7 +36,7 @@ pub struct Callback {
     pub error_description: Option<String>,
 }
 
-/// Why a callback was rejected.
+/// The reason a callback was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignInFailure {
     #[error("no sign-in was started in this browser, or it was already completed")]
@@ -163,8 +163,8 @@ impl OidcProvider {
         Ok(identity)
     }
 
-    /// An ID token verifier reading the injected clock: `exp` may be up to the leeway in the
-    /// past and `iat` up to the leeway in the future.
+    /// Builds an ID token verifier that reads the injected clock: `exp` may be up to the leeway
+    /// in the past and `iat` up to the leeway in the future.
     fn id_token_verifier(&self) -> openidconnect::core::CoreIdTokenVerifier<'_> {
         let leeway = chrono::Duration::from_std(self.settings.clock_leeway)
             .unwrap_or(chrono::Duration::zero());
@@ -222,7 +222,8 @@ impl OidcProvider {
         }
     }
 
-    /// Fills in what the ID token lacked from userinfo; its groups, when present, win.
+    /// Fills in what the ID token lacked from userinfo. Its groups, when present, replace the ID
+    /// token's.
     fn merge_userinfo(&self, identity: &mut ProviderIdentity, info: &UserInfoClaims) {
         if let (None, Some(email)) = (&identity.email, info.email()) {
             identity.email = Some(email.as_str().to_owned());
@@ -250,7 +251,8 @@ impl OidcProvider {
     }
 }
 
-/// Reads the groups claim: a list of strings or a single string; anything else is no groups.
+/// Reads the groups claim, a list of strings or a single string. Any other value means no
+/// groups.
 fn groups(claims: &ExtraClaims, name: &str) -> Vec<String> {
     match claims.claims.get(name) {
         Some(serde_json::Value::Array(values)) => values
@@ -262,7 +264,7 @@ fn groups(claims: &ExtraClaims, name: &str) -> Vec<String> {
     }
 }
 
-/// The longest display name the users table accepts, in characters.
+/// Maximum display name length the users table accepts, in characters.
 const MAX_DISPLAY_NAME: usize = 200;
 
 fn display_name(name: Option<String>, email: Option<&str>, subject: &str) -> String {

@@ -132,7 +132,7 @@ impl OidcProvider {
         })
     }
 
-    /// The configured settings.
+    /// Returns the configured settings.
     pub fn settings(&self) -> &OidcSettings {
         &self.settings
     }

@@ -18,4 +18,5 @@ mod jobs;
 mod oidc;
 mod oidc_provider;
 mod server;
+mod sessions;
 mod workflow;

@@ -141,14 +141,14 @@ impl Fixture {
             .unwrap()
     }
 
-    /// Runs a whole sign-in as `ada` and returns Writ's answer to the callback.
+    /// Runs a whole sign-in as `ada` and returns Writ's response to the callback.
     async fn sign_in(&self, return_to: Option<&str>) -> Response {
         let authorization = self.begin(return_to).await;
         let callback = self.callback_url(&authorization).await;
         self.finish(&callback).await
     }
 
-    /// The id of the user with the provider's issuer and `subject`, if any.
+    /// Returns the id of the user with the provider's issuer and `subject`, if any.
     async fn user_id(&self, subject: &str) -> Option<Uuid> {
         sqlx::query_scalar::<_, Uuid>("select id from users where issuer = $1 and subject = $2")
             .bind(&self.provider.issuer)
@@ -257,7 +257,7 @@ async fn second_sign_in_reuses_user(pool: PgPool) {
     let users_before = fx.server.app.count("users").await;
     let (fresh, _) = new_client();
 
-    // Another browser: the provider asks for the password again and Writ finds the same user.
+    // Another browser: the provider requests the password again and Writ finds the same user.
     let authorization = fx.begin(None).await;
     let callback = authorize(&fresh, &authorization, "ada", ADA_PASSWORD).await;
     let response = fx.finish(&callback).await;
@@ -336,7 +336,7 @@ async fn replayed_code_is_rejected(pool: PgPool) {
         .jar
         .add_cookie_str(&format!("{SESSION_COOKIE}=gone; Path=/"), &fx.server.base);
 
-    // A new sign-in in the same browser, answered with the code already used.
+    // A new sign-in in the same browser, completed with the code already used.
     let second = fx.begin(None).await;
     let replay = with_param(&used, "state", Some(&param(&second, "state")));
     let response = fx.finish(&replay).await;

@@ -27,7 +27,8 @@ pub struct TestProvider {
 
 impl TestProvider {
     /// Starts the provider with `options` (see provider.mjs) and waits until it listens.
-    pub async fn start(options: Value) -> Self {
+    pub async fn start(mut options: Value) -> Self {
+        options["exitWithStdin"] = json!(true);
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider");
         assert!(
             dir.join("node_modules/oidc-provider").is_dir(),
@@ -78,7 +79,7 @@ impl TestProvider {
 }
 
 /// Follows the browser through the provider from `authorization_url`, signing in as `login`
-/// when the provider asks, and returns the URL the provider sends the browser back to.
+/// when the provider shows its sign-in form, and returns the URL the provider sends the browser back to.
 pub async fn authorize(
     client: &Client,
     authorization_url: &Url,

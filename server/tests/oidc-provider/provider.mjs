@@ -14,9 +14,11 @@
 //   mixup           true also starts a second server whose discovery document names its own
 //                   URL as the issuer but lists this provider's endpoints, as a provider mix-up
 //                   attack would, and leaves out authorization_response_iss_parameter_supported
+//   exitWithStdin   true exits when standard input closes, so the provider ends with the test
+//                   process that started it even if that process is killed
 //
 // Once listening, prints one JSON line to standard output: { "issuer", "mixupIssuer" }.
-// Exits when standard input closes or on SIGTERM.
+// Exits on SIGTERM, or when standard input closes if `exitWithStdin` is set.
 //
 // Besides the OpenID endpoints it serves:
 //   GET  /interaction/:uid         a sign-in form (login and password)
@@ -133,8 +135,10 @@ if (options.mixup) {
 }
 
 process.stdout.write(`${JSON.stringify({ issuer, mixupIssuer })}\n`);
-process.stdin.resume();
-process.stdin.on("end", () => process.exit(0));
+if (options.exitWithStdin) {
+  process.stdin.resume();
+  process.stdin.on("end", () => process.exit(0));
+}
 process.on("SIGTERM", () => process.exit(0));
 
 function readBody(request) {
