@@ -94,3 +94,22 @@ pub fn parse_issuer(value: &str) -> Result<String, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_is_kept_exactly() {
+        assert_eq!(
+            parse_issuer("https://login.example.com/realms/staff/").as_deref(),
+            Ok("https://login.example.com/realms/staff/")
+        );
+        assert_eq!(
+            parse_issuer("https://login.example.com").as_deref(),
+            Ok("https://login.example.com")
+        );
+        assert!(parse_issuer("login.example.com").is_err());
+        assert!(parse_issuer("ftp://login.example.com").is_err());
+    }
+}

@@ -53,6 +53,8 @@ pub enum SignInFailure {
     MissingCode,
     #[error("the provider did not accept the authorization code: {0}")]
     TokenExchange(String),
+    #[error("the provider's token endpoint could not be reached: {0}")]
+    TokenEndpointUnreachable(String),
     #[error("the ID token is invalid: {0}")]
     IdToken(String),
     #[error("the userinfo request failed: {0}")]
@@ -63,7 +65,7 @@ impl SignInFailure {
     /// Whether the cause is on the provider's side (unreachable or misbehaving), as opposed to
     /// a bad or replayed callback.
     pub fn is_provider_fault(&self) -> bool {
-        matches!(self, Self::UserInfo(_))
+        matches!(self, Self::TokenEndpointUnreachable(_) | Self::UserInfo(_))
     }
 }
 
@@ -123,7 +125,7 @@ impl OidcProvider {
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
             .request_async(&self.http)
             .await
-            .map_err(|error| SignInFailure::TokenExchange(describe_token_error(&error)))?;
+            .map_err(token_failure)?;
         let id_token = token
             .id_token()
             .ok_or_else(|| SignInFailure::IdToken("the token response has no ID token".into()))?;
@@ -282,21 +284,23 @@ fn same_secret(given: &str, expected: &str) -> bool {
     Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
-fn describe_token_error<RE: std::error::Error + 'static, T: openidconnect::ErrorResponse>(
-    error: &RequestTokenError<RE, T>,
-) -> String {
+fn token_failure<RE: std::error::Error + 'static, T: openidconnect::ErrorResponse>(
+    error: RequestTokenError<RE, T>,
+) -> SignInFailure {
     match error {
-        RequestTokenError::ServerResponse(response) => response.to_string(),
+        RequestTokenError::ServerResponse(response) => {
+            SignInFailure::TokenExchange(response.to_string())
+        }
         RequestTokenError::Request(cause) => {
-            let mut message = format!("the token request failed: {cause}");
+            let mut message = cause.to_string();
             let mut source = cause.source();
             while let Some(inner) = source {
                 message.push_str(&format!(": {inner}"));
                 source = inner.source();
             }
-            message
+            SignInFailure::TokenEndpointUnreachable(message)
         }
-        other => other.to_string(),
+        other => SignInFailure::TokenExchange(other.to_string()),
     }
 }
 

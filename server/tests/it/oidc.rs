@@ -759,3 +759,65 @@ async fn local_sign_in_off_keeps_bootstrap(pool: PgPool) {
     );
     assert!(html.contains("Break-glass administrator"), "{html}");
 }
+
+#[sqlx::test(migrations = false)]
+async fn password_sign_in_returns_on_site(pool: PgPool) {
+    let server = TestServer::start(pool).await;
+    let password = "correct horse battery";
+    let (user, _) = users::create_local(
+        &server.app.svc,
+        &server.app.admin,
+        &app::model::NewUserInput {
+            login: "grace".into(),
+            display_name: "Grace".into(),
+            password: password.into(),
+            roles: vec!["requester".into()],
+            ..app::model::NewUserInput::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(server.sessions_of(user.id).await, 0);
+    let (_, html) = server.page_text("/sign-in?return_to=/grants").await;
+    let action = form_action(&html, "sign_in");
+    assert!(
+        html.contains(r#"name="return_to" value="/grants""#),
+        "{html}"
+    );
+
+    for (return_to, expected) in [("/grants", "/grants"), ("https://evil.example/", "/")] {
+        let response = server
+            .submit(
+                "/sign-in",
+                &action,
+                &[
+                    ("login", "grace"),
+                    ("password", password),
+                    ("return_to", return_to),
+                ],
+            )
+            .await;
+
+        assert_eq!(response.status(), StatusCode::FOUND, "{return_to}");
+        assert_eq!(location(&response), expected, "{return_to}");
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn unreachable_token_endpoint_is_502(pool: PgPool) {
+    let fx = fixture(pool, Setup::default()).await;
+    let authorization = fx.begin(None).await;
+    let callback = fx.callback_url(&authorization).await;
+    let Fixture { server, provider } = fx;
+
+    provider.stop().await;
+    let response = server.client.get(callback).send().await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("token endpoint could not be reached"),
+        "{html}"
+    );
+    assert!(server.app.audited("user.sign_in", "refused").await);
+}

@@ -22,7 +22,7 @@ pub struct TestProvider {
     /// The issuer of the mix-up front, when started with `mixup`.
     pub mixup_issuer: Option<String>,
     http: Client,
-    _child: Child,
+    child: Child,
 }
 
 impl TestProvider {
@@ -61,8 +61,13 @@ impl TestProvider {
             issuer,
             mixup_issuer,
             http,
-            _child: child,
+            child,
         }
+    }
+
+    /// Stops the provider and waits until its process has exited.
+    pub async fn stop(mut self) {
+        self.child.kill().await.expect("the test provider stops");
     }
 
     /// Replaces the account `login` with `password` and `claims`.
