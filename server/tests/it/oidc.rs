@@ -96,7 +96,9 @@ async fn fixture(pool: PgPool, setup: Setup) -> Fixture {
     .await
     .expect("the provider is discovered");
     let server = TestServer::serve(app, listener, Some(Arc::new(oidc))).await;
-    Fixture { server, provider }
+    let fixture = Fixture { server, provider };
+    fixture.sync_clock();
+    fixture
 }
 
 fn settings(issuer: String, redirect_url: &str, userinfo: bool) -> OidcSettings {
@@ -124,11 +126,27 @@ impl Fixture {
         Url::parse(location(&response)).unwrap()
     }
 
-    /// Signs in at the provider as `ada` and returns the callback URL it sends back.
+    /// Signs in at the provider as `ada` and returns the callback URL it sends back. Writ's
+    /// clock is then set to the real time, close to the time the provider will stamp on the ID
+    /// token when Writ redeems the code.
     async fn callback_url(&self, authorization_url: &Url) -> Url {
         let callback = authorize(&self.server.client, authorization_url, "ada", ADA_PASSWORD).await;
         assert_eq!(callback.path(), "/sign-in/oidc/callback", "{callback}");
+        self.sync_clock();
         callback
+    }
+
+    /// Like `callback_url`, for a browser other than the test server's own client.
+    async fn callback_url_in(&self, browser: &reqwest::Client, authorization_url: &Url) -> Url {
+        let callback = authorize(browser, authorization_url, "ada", ADA_PASSWORD).await;
+        self.sync_clock();
+        callback
+    }
+
+    /// Sets Writ's clock to the real time, which the provider stamps its tokens with. Setting
+    /// up a test can take long on a busy machine, so a clock set once at the start may lag.
+    fn sync_clock(&self) {
+        self.server.app.clock.set(Utc::now());
     }
 
     /// Opens a callback URL at Writ.
@@ -259,7 +277,7 @@ async fn second_sign_in_reuses_user(pool: PgPool) {
 
     // Another browser: the provider requests the password again and Writ finds the same user.
     let authorization = fx.begin(None).await;
-    let callback = authorize(&fresh, &authorization, "ada", ADA_PASSWORD).await;
+    let callback = fx.callback_url_in(&fresh, &authorization).await;
     let response = fx.finish(&callback).await;
 
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -444,8 +462,9 @@ async fn expired_id_token_is_rejected(pool: PgPool) {
     let authorization = fx.begin(None).await;
     let callback = fx.callback_url(&authorization).await;
 
-    // The provider's ID tokens last 300 s; the leeway is 30 s.
-    fx.server.app.advance(Duration::seconds(300 + 31));
+    // The provider's ID tokens last 300 s and the leeway is 30 s. The extra minute covers the
+    // time between setting the clock and the provider issuing the token on a busy machine.
+    fx.server.app.advance(Duration::seconds(300 + 30 + 60));
     let response = fx.finish(&callback).await;
 
     fx.assert_rejected(response, StatusCode::BAD_REQUEST, "expired")
@@ -538,7 +557,7 @@ async fn groups_map_to_roles_each_sign_in(pool: PgPool) {
         .await;
     let (second_browser, _) = new_client();
     let authorization = fx.begin(None).await;
-    let callback = authorize(&second_browser, &authorization, "ada", ADA_PASSWORD).await;
+    let callback = fx.callback_url_in(&second_browser, &authorization).await;
     fx.finish(&callback).await;
     assert_eq!(fx.roles_of(ada).await, vec!["approver", "requester"]);
 
@@ -552,7 +571,7 @@ async fn groups_map_to_roles_each_sign_in(pool: PgPool) {
         .await;
     let (third_browser, _) = new_client();
     let authorization = fx.begin(None).await;
-    let callback = authorize(&third_browser, &authorization, "ada", ADA_PASSWORD).await;
+    let callback = fx.callback_url_in(&third_browser, &authorization).await;
     fx.finish(&callback).await;
     assert!(fx.roles_of(ada).await.is_empty());
     assert!(fx.server.app.audited("user.roles_changed", "success").await);
@@ -697,7 +716,7 @@ async fn disabled_provider_user_is_locked_out(pool: PgPool) {
     assert!(!html.contains(DASHBOARD_SECTION), "{html}");
     let (fresh, _) = new_client();
     let authorization = fx.begin(None).await;
-    let callback = authorize(&fresh, &authorization, "ada", ADA_PASSWORD).await;
+    let callback = fx.callback_url_in(&fresh, &authorization).await;
     let response = fx.finish(&callback).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(fx.server.sessions_of(ada).await, 0);
