@@ -54,6 +54,11 @@ impl Database {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url()?;
     let sign_in = sign_in_settings(&args.sign_in)?;
+    if !sign_in.local && !sign_in.oidc {
+        tracing::warn!(
+            "WRIT_LOCAL_SIGN_IN is false and WRIT_OIDC_ISSUER is unset: only the bootstrap administrator can sign in"
+        );
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // The provider is discovered before the database opens, so that a wrong issuer fails
     // start-up at once.
