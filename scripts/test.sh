@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every check that CI runs, in order, stopping at the first failure: formatting, clippy,
-# the hydration bundle, the Rust tests against PostgreSQL, then the browser tests.
+# the hydration bundle, the test OpenID provider's packages, the Rust tests against PostgreSQL,
+# then the browser tests.
 #
 # Needs a PostgreSQL server that the test database URL can create databases on, because each
-# #[sqlx::test] creates a fresh database from it. The WebAssembly toolchain comes from
+# #[sqlx::test] creates a fresh database from it, and Node.js with npm for the test OpenID
+# provider and the browser journeys. The WebAssembly toolchain comes from
 # scripts/install-wasm-toolchain.sh.
 #
 # Environment:
@@ -56,6 +58,7 @@ stage fmt cargo fmt --all --check
 stage clippy cargo clippy --all-targets -- -D warnings
 stage clippy-frontend cargo clippy -p frontend -- -D warnings
 stage wasm scripts/build-wasm.sh
+stage provider scripts/install-test-provider.sh
 stage test run_cargo_test
 stage e2e run_e2e
 

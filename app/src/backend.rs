@@ -20,6 +20,8 @@ pub type BackendResult<T> = Result<T, AppError>;
 /// Console operations, each taking the signed-in viewer it acts for.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
+    /// Returns how people may sign in.
+    fn sign_in_methods(&self) -> SignInMethods;
     /// Checks a local account's password and returns the user id to sign in.
     async fn sign_in_password(&self, login: String, password: String) -> BackendResult<Uuid>;
     /// Returns the display name of the user a sign-in link is for, without using it.

@@ -9,6 +9,7 @@ pub mod error;
 pub mod format;
 pub mod model;
 pub mod pages;
+pub mod return_to;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

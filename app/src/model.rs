@@ -184,6 +184,15 @@ pub struct Viewer {
     pub identity_id: Option<Uuid>,
 }
 
+/// How people may sign in to the console.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInMethods {
+    /// Sign-in through the OpenID provider is configured.
+    pub oidc: bool,
+    /// Local accounts other than the bootstrap administrator may sign in.
+    pub local: bool,
+}
+
 impl Viewer {
     /// Whether the viewer holds `role`.
     pub fn has(&self, role: Role) -> bool {

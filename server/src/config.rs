@@ -3,6 +3,8 @@
 //! Every setting is a flag with an environment variable of the same meaning; README.md and
 //! `.env.example` list them.
 
+pub mod sign_in;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -94,6 +96,8 @@ pub struct ServeArgs {
     /// When the catch-up sweep runs, as a cron expression with seconds (default: every minute).
     #[arg(long, env = "WRIT_SWEEP_SCHEDULE", default_value = "0 * * * * *", value_parser = crate::jobs::worker::parse_schedule)]
     pub sweep_schedule: cron::Schedule,
+    #[command(flatten)]
+    pub sign_in: sign_in::SignInArgs,
 }
 
 impl ServeArgs {

@@ -34,6 +34,13 @@ fn choices(rows: impl IntoIterator<Item = (String, String)>) -> Vec<Choice> {
 
 #[async_trait]
 impl Backend for ConsoleBackend {
+    fn sign_in_methods(&self) -> SignInMethods {
+        SignInMethods {
+            oidc: self.svc.settings.sign_in.oidc,
+            local: self.svc.settings.sign_in.local,
+        }
+    }
+
     async fn sign_in_password(&self, login: String, password: String) -> BackendResult<Uuid> {
         Ok(accounts::sign_in_password(&self.svc, &login, &password).await?)
     }

@@ -5,15 +5,18 @@ use std::sync::Arc;
 use anyhow::Context;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tower_sessions::ExpiredDeletion;
+use url::Url;
 
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
+use crate::config::sign_in::SignInArgs;
 use crate::config::{DatabaseArgs, ServeArgs, SignInLinkArgs};
 use crate::db::{self, embedded::EmbeddedPostgres};
+use crate::domain::role_map::RoleMap;
 use crate::domain::{accounts, audit};
-use crate::http::{self, HttpSettings, session_store::PgSessionStore};
-use crate::jobs::{sweep, worker};
-use crate::services::{Services, Settings};
+use crate::http::{self, HttpSettings};
+use crate::jobs::{sessions, sweep, worker};
+use crate::oidc::{self, OidcProvider, OidcSettings};
+use crate::services::{Services, Settings, SignInSettings};
 
 /// An open database, and the private cluster behind it when there is one.
 pub struct Database {
@@ -50,12 +53,28 @@ impl Database {
 /// Runs the console, the API and the jobs until SIGTERM or Ctrl-C.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url()?;
+    let sign_in = sign_in_settings(&args.sign_in)?;
+    if !sign_in.local && !sign_in.oidc {
+        tracing::warn!(
+            "WRIT_LOCAL_SIGN_IN is false and WRIT_OIDC_ISSUER is unset: only the bootstrap administrator can sign in"
+        );
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // The provider is discovered before the database opens, so that a wrong issuer fails
+    // start-up at once.
+    let oidc = match oidc_settings(&args.sign_in, &public_url)? {
+        Some(settings) => Some(Arc::new(
+            OidcProvider::discover(settings, clock.clone()).await?,
+        )),
+        None => None,
+    };
     let database = Database::open(&args.database).await?;
     let svc = Services {
         pool: database.pool.clone(),
-        clock: Arc::new(SystemClock),
+        clock,
         settings: Arc::new(Settings {
             request_deadline: args.request_deadline,
+            sign_in,
             ..Settings::with_public_url(public_url.clone())
         }),
     };
@@ -78,7 +97,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(?report, "start-up sweep done");
 
     let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
-    let monitor = worker::monitor(svc.clone(), args.sweep_schedule.clone());
+    let monitor = sessions::register(
+        worker::monitor(svc.clone(), args.sweep_schedule.clone()),
+        svc.clone(),
+        args.sign_in.session_cleanup_schedule.clone(),
+    );
     let jobs = tokio::spawn(async move {
         let signal = async move {
             let _ = jobs_stopped.await;
@@ -89,15 +112,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
 
-    let session_cleanup = tokio::spawn(delete_expired_sessions(PgSessionStore::new(
-        svc.pool.clone(),
-    )));
-
     let router = http::router(
         svc.clone(),
         &HttpSettings {
             site_root: args.site_root.clone(),
             session_idle_timeout: args.session_idle_timeout,
+            session_absolute_timeout: args.sign_in.session_absolute_timeout,
+            oidc,
             max_body_bytes: args.max_body_bytes,
         },
     );
@@ -115,7 +136,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Err(error) = jobs.await {
         tracing::error!(error = %error, "the job monitor task failed");
     }
-    session_cleanup.abort();
     database.close().await?;
     tracing::info!("stopped");
     Ok(())
@@ -184,15 +204,44 @@ pub async fn audit_verify(args: DatabaseArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Deletes expired session records every ten minutes.
-async fn delete_expired_sessions(store: PgSessionStore) {
-    let mut interval = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        interval.tick().await;
-        if let Err(error) = store.delete_expired().await {
-            tracing::warn!(error = %error, "cannot delete expired sessions; retrying later");
-        }
-    }
+/// Builds the sign-in settings the domain reads, checking the group-to-role mapping.
+pub fn sign_in_settings(args: &SignInArgs) -> anyhow::Result<SignInSettings> {
+    let role_map = RoleMap::parse(&args.oidc_role_map)
+        .map_err(|message| anyhow::anyhow!("WRIT_OIDC_ROLE_MAP: {message}"))?;
+    Ok(SignInSettings {
+        local: args.local_sign_in,
+        oidc: args.oidc_issuer.is_some(),
+        role_map,
+    })
+}
+
+/// Builds the OpenID provider settings, or `None` when `WRIT_OIDC_ISSUER` is unset.
+pub fn oidc_settings(args: &SignInArgs, public_url: &Url) -> anyhow::Result<Option<OidcSettings>> {
+    let Some(issuer) = args.oidc_issuer.clone() else {
+        return Ok(None);
+    };
+    let redirect_url = match &args.oidc_redirect_url {
+        Some(url) => url.clone(),
+        None => public_url.join(oidc::CALLBACK_PATH).map_err(|error| {
+            anyhow::anyhow!("cannot derive WRIT_OIDC_REDIRECT_URL from WRIT_PUBLIC_URL: {error}; set WRIT_OIDC_REDIRECT_URL")
+        })?,
+    };
+    let scopes = args
+        .oidc_scopes
+        .split_whitespace()
+        .filter(|scope| *scope != "openid")
+        .map(str::to_owned)
+        .collect();
+    Ok(Some(OidcSettings {
+        issuer,
+        client_id: args.oidc_client_id.trim().to_owned(),
+        client_secret: args.oidc_client_secret.clone(),
+        scopes,
+        redirect_url,
+        groups_claim: args.oidc_groups_claim.trim().to_owned(),
+        userinfo: args.oidc_userinfo,
+        clock_leeway: args.oidc_clock_leeway,
+    }))
 }
 
 async fn shutdown_signal() {

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use url::Url;
 
 use crate::clock::Clock;
+use crate::domain::role_map::RoleMap;
 
 /// Settings the domain reads at run time.
 #[derive(Clone, Debug)]
@@ -18,6 +19,29 @@ pub struct Settings {
     pub public_url: Url,
     /// How far ahead the dashboard's "expiring soon" list looks.
     pub expiring_soon: Duration,
+    /// How people sign in.
+    pub sign_in: SignInSettings,
+}
+
+/// How people sign in to the console.
+#[derive(Clone, Debug)]
+pub struct SignInSettings {
+    /// Whether local accounts other than the bootstrap administrator may sign in.
+    pub local: bool,
+    /// Whether sign-in through an OpenID provider is configured.
+    pub oidc: bool,
+    /// Console roles per provider group.
+    pub role_map: RoleMap,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        Self {
+            local: true,
+            oidc: false,
+            role_map: RoleMap::default(),
+        }
+    }
 }
 
 impl Settings {
@@ -27,6 +51,7 @@ impl Settings {
             request_deadline: Duration::from_secs(24 * 3600),
             public_url,
             expiring_soon: Duration::from_secs(3600),
+            sign_in: SignInSettings::default(),
         }
     }
 }

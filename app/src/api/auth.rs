@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{ApiToken, CreatedToken, Viewer};
+use crate::model::{ApiToken, CreatedToken, SignInMethods, Viewer};
 
 #[cfg(feature = "ssr")]
 use super::context;
@@ -17,14 +17,26 @@ pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
     Ok(context::maybe_viewer().await)
 }
 
-/// Signs in with a local account's name and password.
+/// Returns how people may sign in: through the identity provider, with local accounts, or both.
 #[server]
-pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
+pub async fn available_sign_in_methods() -> Result<SignInMethods, AppError> {
+    Ok(context::backend()?.sign_in_methods())
+}
+
+/// Signs in with a local account's name and password, then opens `return_to` when it is a
+/// path on this site.
+#[server]
+pub async fn sign_in(
+    login: String,
+    password: String,
+    #[server(default)] return_to: String,
+) -> Result<(), AppError> {
     let user_id = context::backend()?
         .sign_in_password(login, password)
         .await?;
     start_session(user_id).await?;
-    leptos_axum::redirect("/");
+    let target = crate::return_to::safe_return_to(&return_to).unwrap_or_else(|| "/".into());
+    leptos_axum::redirect(&target);
     Ok(())
 }
 
@@ -101,13 +113,15 @@ pub async fn revoke_api_token(id: uuid::Uuid) -> Result<(), AppError> {
     context::backend()?.revoke_api_token(&viewer, id).await
 }
 
-/// Replaces the session with a new one (a new id, so a fixed id cannot be reused) for `user_id`.
+/// Replaces the session with a new, empty one (a new id, so a fixed id cannot be reused) for
+/// `user_id`. The server's session store records the sign-in time when it saves the record.
 #[cfg(feature = "ssr")]
 async fn start_session(user_id: uuid::Uuid) -> Result<(), AppError> {
     let session = context::session().await?;
     let failed = |_| AppError::Internal {
         error_id: "session-start".into(),
     };
+    session.clear().await;
     session.cycle_id().await.map_err(failed)?;
     session.insert(USER_ID_KEY, user_id).await.map_err(failed)?;
     Ok(())

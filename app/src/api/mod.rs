@@ -25,9 +25,29 @@ pub(crate) mod context {
             .ok()
             .and_then(|axum::Extension(CurrentViewer(viewer))| viewer);
         viewer.ok_or_else(|| {
-            leptos_axum::redirect("/sign-in");
+            leptos_axum::redirect(&sign_in_redirect());
             AppError::Unauthenticated
         })
+    }
+
+    /// Returns where to send a visitor who is not signed in: straight to the identity
+    /// provider when one is configured, else to the sign-in page. A page request (a GET outside
+    /// the server-function paths) comes back to its own path afterwards.
+    fn sign_in_redirect() -> String {
+        let base = match backend() {
+            Ok(backend) if backend.sign_in_methods().oidc => "/sign-in/oidc",
+            _ => "/sign-in",
+        };
+        let path = use_context::<http::request::Parts>()
+            .filter(|parts| parts.method == http::Method::GET)
+            .and_then(|parts| {
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(|value| value.as_str().to_owned())
+            })
+            .unwrap_or_default();
+        crate::return_to::sign_in_path(base, &path)
     }
 
     /// Returns the viewer if one is signed in, without redirecting.

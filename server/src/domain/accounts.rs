@@ -67,7 +67,7 @@ pub async fn sign_in_password(svc: &Services, login: &str, password: &str) -> Re
     }
     let user = sqlx::query!(
         r#"
-        select id, password_hash, disabled_at from users
+        select id, password_hash, disabled_at, is_bootstrap from users
         where issuer = $1 and subject = $2
         "#,
         LOCAL_ISSUER,
@@ -84,6 +84,18 @@ pub async fn sign_in_password(svc: &Services, login: &str, password: &str) -> Re
         .await
         .map_err(anyhow::Error::from)?;
     let actor = Actor::signing_in(None, login.clone());
+    let allowed = svc.settings.sign_in.local || user.as_ref().is_some_and(|user| user.is_bootstrap);
+    if !allowed {
+        let error = local_sign_in_off();
+        audit::append_alone(
+            &svc.pool,
+            &actor,
+            now,
+            Entry::refused("user.sign_in", "user", &login, error.to_string()),
+        )
+        .await;
+        return Err(error.into());
+    }
     let user = match user {
         Some(user) if matches && user.password_hash.is_some() && user.disabled_at.is_none() => user,
         _ => {
@@ -171,9 +183,11 @@ pub async fn peek_link(svc: &Services, token: &str) -> Result<String> {
         r#"
         select u.display_name from sign_in_links l join users u on u.id = l.user_id
         where l.token_hash = $1 and l.used_at is null and l.expires_at > $2 and u.disabled_at is null
+            and ($3 or u.is_bootstrap)
         "#,
         secrets::token_hash(token),
-        svc.now()
+        svc.now(),
+        svc.settings.sign_in.local
     )
     .fetch_optional(&svc.pool)
     .await?;
@@ -188,11 +202,12 @@ pub async fn redeem_link(svc: &Services, token: &str) -> Result<Uuid> {
         update sign_in_links l set used_at = $2
         from users u
         where l.token_hash = $1 and l.used_at is null and l.expires_at > $2
-            and u.id = l.user_id and u.disabled_at is null
+            and u.id = l.user_id and u.disabled_at is null and ($3 or u.is_bootstrap)
         returning l.user_id
         "#,
         secrets::token_hash(token),
-        now
+        now,
+        svc.settings.sign_in.local
     )
     .fetch_optional(&svc.pool)
     .await?;
@@ -214,6 +229,13 @@ pub async fn redeem_link(svc: &Services, token: &str) -> Result<Uuid> {
             Err(error.into())
         }
     }
+}
+
+/// The refusal of a local sign-in while `WRIT_LOCAL_SIGN_IN` is off.
+pub fn local_sign_in_off() -> AppError {
+    AppError::forbidden(
+        "local sign-in is turned off except for the bootstrap administrator; sign in through the identity provider",
+    )
 }
 
 fn invalid_link() -> AppError {

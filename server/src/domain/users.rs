@@ -128,6 +128,12 @@ pub async fn create_local(
     let now = svc.now();
     let result = async {
         actor.require(Role::Admin)?;
+        if !svc.settings.sign_in.local {
+            return Err(AppError::conflict(
+                "local sign-in is turned off (WRIT_LOCAL_SIGN_IN=false), so a new local user could not sign in; people sign in through the identity provider",
+            )
+            .into());
+        }
         let login = parse_login(&input.login)?;
         let display_name = required_text("display_name", &input.display_name, 200)?;
         let email = optional_text("email", &input.email, 320)?;
@@ -378,6 +384,9 @@ pub async fn issue_link(svc: &Services, actor: &Actor, id: Uuid) -> Result<Issue
         }
         if user.disabled_at.is_some() {
             return Err(AppError::conflict("this user is disabled; enable them first").into());
+        }
+        if !svc.settings.sign_in.local && !user.is_bootstrap {
+            return Err(AppError::conflict("local sign-in is turned off (WRIT_LOCAL_SIGN_IN=false) except for the bootstrap administrator; this user signs in through the identity provider").into());
         }
         let link = accounts::issue_link(&mut tx, svc, id, "admin").await?;
         audit::append(&mut tx, actor, now, Entry::success("user.sign_in_link_issued", "user", id)).await?;

@@ -2,8 +2,10 @@
 
 pub mod api;
 pub mod csrf;
+pub mod oidc;
 pub mod server_fn_status;
 pub mod session_store;
+pub mod sessions;
 pub mod viewer;
 
 use std::path::PathBuf;
@@ -28,7 +30,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::console::ConsoleBackend;
 use crate::services::Services;
 
-use self::session_store::PgSessionStore;
+use self::session_store::{PgSessionStore, SessionTimeouts};
 
 /// Header carrying each request's id, set when the client sent none.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -40,6 +42,10 @@ pub struct HttpSettings {
     pub site_root: PathBuf,
     /// How long a session lasts without activity.
     pub session_idle_timeout: Duration,
+    /// How long a session lasts from sign-in, however active.
+    pub session_absolute_timeout: Duration,
+    /// The OpenID provider, when sign-in through one is configured.
+    pub oidc: Option<Arc<crate::oidc::OidcProvider>>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
 }
@@ -86,7 +92,15 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
     };
 
     let https = svc.settings.public_url.scheme() == "https";
-    let sessions = SessionManagerLayer::new(PgSessionStore::new(svc.pool.clone()))
+    let store = PgSessionStore::new(
+        svc.pool.clone(),
+        svc.clock.clone(),
+        SessionTimeouts {
+            idle: settings.session_idle_timeout,
+            absolute: settings.session_absolute_timeout,
+        },
+    );
+    let sessions = SessionManagerLayer::new(store)
         .with_name("writ_session")
         .with_http_only(true)
         .with_secure(https)
@@ -98,6 +112,10 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
         ));
 
     let routes = generate_route_list(app::App);
+    let sign_in = match &settings.oidc {
+        Some(provider) => oidc::routes(svc.clone(), provider.clone()),
+        None => Router::new(),
+    };
     let context = {
         let backend = backend.clone();
         move || {
@@ -113,6 +131,7 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
     // not-found page with status 404.
     let not_found_page = leptos_axum::render_app_async_with_context(context.clone(), shell.clone());
     let console = Router::new()
+        .merge(sign_in)
         .leptos_routes_with_context(&state, routes, context, shell)
         .fallback(move |request: axum::extract::Request| not_found_page(request))
         .layer(axum::middleware::from_fn_with_state(

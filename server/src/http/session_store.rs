@@ -2,36 +2,100 @@
 //!
 //! Each record keeps the signed-in user's id in its own column, so that disabling a user can
 //! delete all of their sessions at once.
+//!
+//! The store decides each record's expiry from the injected clock, not from the expiry that
+//! `tower-sessions` computes from the wall clock: a saved record expires after the idle timeout,
+//! and never later than the absolute timeout after its sign-in.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use uuid::Uuid;
 
+use crate::clock::Clock;
+
 /// Session key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
+/// Session key holding the time of sign-in, which the absolute timeout counts from.
+pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+
+/// How long sessions last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionTimeouts {
+    /// Lifetime without requests.
+    pub idle: Duration,
+    /// Lifetime from sign-in, however active.
+    pub absolute: Duration,
+}
 
 /// Sessions stored in the `sessions` table.
 #[derive(Clone, Debug)]
 pub struct PgSessionStore {
     pool: PgPool,
+    clock: Arc<dyn Clock>,
+    timeouts: SessionTimeouts,
 }
 
 impl PgSessionStore {
-    /// Creates a store on `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// Creates a store on `pool` whose records expire by `clock` after `timeouts`.
+    pub fn new(pool: PgPool, clock: Arc<dyn Clock>, timeouts: SessionTimeouts) -> Self {
+        Self {
+            pool,
+            clock,
+            timeouts,
+        }
     }
+
+    /// Returns the expiry of a record saved now: the idle timeout from now, capped by the
+    /// absolute timeout from its sign-in.
+    fn expiry_of(&self, record: &Record, now: DateTime<Utc>) -> DateTime<Utc> {
+        let idle_end = now + to_chrono(self.timeouts.idle);
+        let signed_in_at = record
+            .data
+            .get(SIGNED_IN_AT_KEY)
+            .and_then(|value| serde_json::from_value::<DateTime<Utc>>(value.clone()).ok());
+        match signed_in_at {
+            Some(at) => idle_end.min(at + to_chrono(self.timeouts.absolute)),
+            None => idle_end,
+        }
+    }
+}
+
+/// Deletes session records that expired by `now`; returns how many.
+pub async fn delete_expired(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let deleted = sqlx::query!("delete from sessions where expiry_date <= $1", now)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(deleted)
+}
+
+fn to_chrono(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 
 #[async_trait]
 impl SessionStore for PgSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let now = self.clock.now();
+        // A record created for a signed-in user without a sign-in time is a new sign-in (the
+        // sign-in clears the session before storing the user), so its absolute timeout starts
+        // now. A record re-created under a new id keeps its sign-in time.
+        if record.data.contains_key(USER_ID_KEY) && !record.data.contains_key(SIGNED_IN_AT_KEY) {
+            let value = serde_json::to_value(now)
+                .map_err(|error| session_store::Error::Encode(error.to_string()))?;
+            record.data.insert(SIGNED_IN_AT_KEY.to_owned(), value);
+        }
+        let expiry = self.expiry_of(record, now);
         // A new id is drawn until the insert finds no row with the same id.
         loop {
-            let (data, expiry, user_id) = encode(record)?;
+            let (data, user_id) = encode(record)?;
             let inserted = sqlx::query!(
                 r#"
                 insert into sessions (id, data, expiry_date, user_id) values ($1, $2, $3, $4)
@@ -54,7 +118,8 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let (data, expiry, user_id) = encode(record)?;
+        let expiry = self.expiry_of(record, self.clock.now());
+        let (data, user_id) = encode(record)?;
         sqlx::query!(
             r#"
             insert into sessions (id, data, expiry_date, user_id) values ($1, $2, $3, $4)
@@ -75,8 +140,9 @@ impl SessionStore for PgSessionStore {
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let row = sqlx::query!(
-            "select data, expiry_date from sessions where id = $1 and expiry_date > now()",
-            session_id.to_string()
+            "select data, expiry_date from sessions where id = $1 and expiry_date > $2",
+            session_id.to_string(),
+            self.clock.now()
         )
         .fetch_optional(&self.pool)
         .await
@@ -109,31 +175,21 @@ impl SessionStore for PgSessionStore {
 #[async_trait]
 impl ExpiredDeletion for PgSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        sqlx::query!("delete from sessions where expiry_date <= now()")
-            .execute(&self.pool)
+        delete_expired(&self.pool, self.clock.now())
             .await
             .map_err(backend)?;
         Ok(())
     }
 }
 
-type Encoded = (
-    serde_json::Value,
-    chrono::DateTime<chrono::Utc>,
-    Option<Uuid>,
-);
-
-fn encode(record: &Record) -> session_store::Result<Encoded> {
+fn encode(record: &Record) -> session_store::Result<(serde_json::Value, Option<Uuid>)> {
     let data = serde_json::to_value(&record.data)
         .map_err(|error| session_store::Error::Encode(error.to_string()))?;
-    let micros = record.expiry_date.unix_timestamp_nanos() / 1000;
-    let expiry = chrono::DateTime::from_timestamp_micros(micros as i64)
-        .ok_or_else(|| session_store::Error::Encode("session expiry out of range".into()))?;
     let user_id = record
         .data
         .get(USER_ID_KEY)
         .and_then(|value| serde_json::from_value::<Uuid>(value.clone()).ok());
-    Ok((data, expiry, user_id))
+    Ok((data, user_id))
 }
 
 fn backend(error: sqlx::Error) -> session_store::Error {

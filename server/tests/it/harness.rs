@@ -9,7 +9,7 @@ use server::clock::ManualClock;
 use server::domain::accounts::{self, NewUser};
 use server::domain::actor::Actor;
 use server::domain::{identities, requests, resources};
-use server::services::{Services, Settings};
+use server::services::{Services, Settings, SignInSettings};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -49,6 +49,15 @@ impl TestApp {
         };
         app.admin = app.user("admin", &[Role::Admin]).await;
         app
+    }
+
+    /// Replaces the sign-in settings of the app's services.
+    pub fn set_sign_in(&mut self, sign_in: SignInSettings) {
+        let settings = Settings {
+            sign_in,
+            ..(*self.svc.settings).clone()
+        };
+        self.svc.settings = Arc::new(settings);
     }
 
     /// The clock's current time.

@@ -15,5 +15,8 @@ mod harness;
 mod http;
 mod inventory;
 mod jobs;
+mod oidc;
+mod oidc_provider;
 mod server;
+mod sessions;
 mod workflow;

@@ -22,6 +22,12 @@ use crate::harness::TestApp;
 /// Largest request body the test server accepts, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// How long a test server's sessions last without requests.
+pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// How long a test server's sessions last from sign-in.
+pub const SESSION_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(8 * 3600);
+
 /// Name of the console's session cookie.
 pub const SESSION_COOKIE: &str = "writ_session";
 
@@ -39,6 +45,25 @@ impl TestServer {
     /// Migrates `pool`, creates the harness's admin and serves the router on a free port.
     pub async fn start(pool: PgPool) -> Self {
         let app = TestApp::new(pool).await;
+        let listener = Self::listener().await;
+        Self::serve(app, listener, None).await
+    }
+
+    /// Binds a free loopback port for `serve`, so that its URL is known before the router is
+    /// built.
+    pub async fn listener() -> TcpListener {
+        TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port is free")
+    }
+
+    /// Serves `app` on `listener`, with sign-in through `oidc` when given. Sessions last one
+    /// hour without requests and eight hours in all.
+    pub async fn serve(
+        app: TestApp,
+        listener: TcpListener,
+        oidc: Option<Arc<server::oidc::OidcProvider>>,
+    ) -> Self {
         // An empty site root: no hydration bundle, so pages are plain server-rendered HTML.
         let site_root = std::env::temp_dir().join(format!("writ-it-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&site_root).expect("the site root is created");
@@ -46,13 +71,12 @@ impl TestServer {
             app.svc.clone(),
             &HttpSettings {
                 site_root: site_root.clone(),
-                session_idle_timeout: Duration::from_secs(3600),
+                session_idle_timeout: SESSION_IDLE_TIMEOUT,
+                session_absolute_timeout: SESSION_ABSOLUTE_TIMEOUT,
+                oidc,
                 max_body_bytes: MAX_BODY_BYTES,
             },
         );
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port is free");
         let address = listener.local_addr().unwrap();
         let serving = tokio::spawn(async move {
             axum::serve(listener, router)
