@@ -30,7 +30,7 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: "hydrated", use: { javaScriptEnabled: true }, testMatch: /journey\.spec\.ts/ },
+    { name: "hydrated", use: { javaScriptEnabled: true }, testMatch: /(journey|approval-mail)\.spec\.ts/ },
     { name: "no-javascript", use: { javaScriptEnabled: false }, testMatch: /no-javascript\.spec\.ts/ },
   ],
 });

@@ -6,6 +6,7 @@
 #   WRIT_TEST_DATABASE_URL  server to create the journey database on
 #                           (default postgres://postgres@127.0.0.1:5432/postgres)
 #   WRIT_E2E_PORT           port for the server (default 3210)
+#   WRIT_E2E_SMTP_PORT      port of the SMTP server that the journeys start (default 3211)
 #   WRIT_SITE_ROOT          built console assets (default target/site)
 set -euo pipefail
 
@@ -13,6 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 admin_url="${WRIT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 port="${WRIT_E2E_PORT:-3210}"
+smtp_port="${WRIT_E2E_SMTP_PORT:-3211}"
 database="writ_e2e_$$"
 target_dir="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 log="$(mktemp -t writ-e2e.XXXXXX.log)"
@@ -38,6 +40,8 @@ database_url="${admin_url%/*}/$database"
 DATABASE_URL="$database_url" \
     WRIT_LISTEN="127.0.0.1:$port" \
     WRIT_SITE_ROOT="${WRIT_SITE_ROOT:-$PWD/target/site}" \
+    WRIT_SMTP_HOST=127.0.0.1 WRIT_SMTP_PORT="$smtp_port" WRIT_SMTP_TLS=none \
+    WRIT_SMTP_FROM="Writ <writ@example.test>" WRIT_NOTIFY_RETRY_DELAY=1s \
     "$target_dir/debug/writ" serve >"$log" 2>&1 &
 server_pid=$!
 
@@ -54,7 +58,7 @@ for _ in $(seq 1 60); do
 done
 
 status=0
-(cd e2e && WRIT_E2E_URL="http://127.0.0.1:$port" WRIT_E2E_LOG="$log" \
+(cd e2e && WRIT_E2E_URL="http://127.0.0.1:$port" WRIT_E2E_LOG="$log" WRIT_E2E_SMTP_PORT="$smtp_port" \
     WRIT_E2E_BIN="$target_dir/debug/writ" WRIT_E2E_DATABASE_URL="$database_url" \
     npx playwright test) || status=$?
 if ((status != 0)); then

@@ -94,6 +94,8 @@ pub struct ServeArgs {
     /// When the catch-up sweep runs, as a cron expression with seconds (default: every minute).
     #[arg(long, env = "WRIT_SWEEP_SCHEDULE", default_value = "0 * * * * *", value_parser = crate::jobs::worker::parse_schedule)]
     pub sweep_schedule: cron::Schedule,
+    #[command(flatten)]
+    pub notify: crate::notify::config::NotifyArgs,
 }
 
 impl ServeArgs {

@@ -13,6 +13,7 @@ use crate::db::{self, embedded::EmbeddedPostgres};
 use crate::domain::{accounts, audit};
 use crate::http::{self, HttpSettings, session_store::PgSessionStore};
 use crate::jobs::{sweep, worker};
+use crate::notify::config::NotifySettings;
 use crate::services::{Services, Settings};
 
 /// An open database, and the private cluster behind it when there is one.
@@ -50,12 +51,14 @@ impl Database {
 /// Runs the console, the API and the jobs until SIGTERM or Ctrl-C.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url()?;
+    let notify = NotifySettings::try_from(&args.notify)?;
     let database = Database::open(&args.database).await?;
     let svc = Services {
         pool: database.pool.clone(),
         clock: Arc::new(SystemClock),
         settings: Arc::new(Settings {
             request_deadline: args.request_deadline,
+            notify,
             ..Settings::with_public_url(public_url.clone())
         }),
     };

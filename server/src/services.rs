@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use url::Url;
 
 use crate::clock::Clock;
+use crate::notify::config::NotifySettings;
 
 /// Settings the domain reads at run time.
 #[derive(Clone, Debug)]
@@ -16,8 +17,11 @@ pub struct Settings {
     pub request_deadline: Duration,
     /// The URL people use to reach Writ, for links.
     pub public_url: Url,
-    /// How far ahead the dashboard's "expiring soon" list looks.
+    /// How far ahead the dashboard's "expiring soon" list looks, and how long before a grant's
+    /// expiry its holder is told.
     pub expiring_soon: Duration,
+    /// E-mail, Slack and approval-link settings.
+    pub notify: NotifySettings,
 }
 
 impl Settings {
@@ -27,6 +31,7 @@ impl Settings {
             request_deadline: Duration::from_secs(24 * 3600),
             public_url,
             expiring_soon: Duration::from_secs(3600),
+            notify: NotifySettings::default(),
         }
     }
 }

@@ -24,7 +24,7 @@ pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
         .sign_in_password(login, password)
         .await?;
     start_session(user_id).await?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(&super::notify::take_return_to().await);
     Ok(())
 }
 
@@ -39,7 +39,7 @@ pub async fn peek_sign_in_link(token: String) -> Result<String, AppError> {
 pub async fn redeem_sign_in_link(token: String) -> Result<(), AppError> {
     let user_id = context::backend()?.redeem_sign_in_link(token).await?;
     start_session(user_id).await?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(&super::notify::take_return_to().await);
     Ok(())
 }
 

@@ -4,6 +4,7 @@ pub mod api;
 pub mod csrf;
 pub mod server_fn_status;
 pub mod session_store;
+pub mod slack;
 pub mod viewer;
 
 use std::path::PathBuf;
@@ -139,6 +140,7 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
     let router = Router::new()
         .merge(limited)
         .nest("/api/v1", api)
+        .nest("/integrations/slack", slack::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

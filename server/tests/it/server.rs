@@ -38,7 +38,11 @@ pub struct TestServer {
 impl TestServer {
     /// Migrates `pool`, creates the harness's admin and serves the router on a free port.
     pub async fn start(pool: PgPool) -> Self {
-        let app = TestApp::new(pool).await;
+        Self::serve(TestApp::new(pool).await).await
+    }
+
+    /// Serves the router of `app`, with its settings, on a free port.
+    pub async fn serve(app: TestApp) -> Self {
         // An empty site root: no hydration bundle, so pages are plain server-rendered HTML.
         let site_root = std::env::temp_dir().join(format!("writ-it-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&site_root).expect("the site root is created");
