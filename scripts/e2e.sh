@@ -6,7 +6,7 @@
 #   WRIT_TEST_DATABASE_URL  server to create the journey database on
 #                           (default postgres://postgres@127.0.0.1:5432/postgres)
 #   WRIT_E2E_PORT           port for the server (default 3210)
-#   WRIT_E2E_SMTP_PORT      port of the SMTP server that the journeys start (default 3211)
+#   WRIT_E2E_SMTP_PORT      port of the SMTP server that the journeys start (default: a free one)
 #   WRIT_SITE_ROOT          built console assets (default target/site)
 set -euo pipefail
 
@@ -14,7 +14,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 admin_url="${WRIT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 port="${WRIT_E2E_PORT:-3210}"
-smtp_port="${WRIT_E2E_SMTP_PORT:-3211}"
+# Node.js is needed for the journeys anyway, so it picks a free loopback port.
+smtp_port="${WRIT_E2E_SMTP_PORT:-$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')}"
 database="writ_e2e_$$"
 target_dir="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 log="$(mktemp -t writ-e2e.XXXXXX.log)"

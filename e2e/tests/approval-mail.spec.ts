@@ -7,7 +7,10 @@ import { createResource, createUser, requestAccess, signIn, signInAsAdmin } from
 
 /** An SMTP server on the port `writ serve` sends to, keeping every message it receives. */
 async function startMailbox(): Promise<{ next: (to: string) => Promise<ParsedMail>; close: () => void }> {
-  const port = Number(process.env.WRIT_E2E_SMTP_PORT ?? "3211");
+  const port = Number(process.env.WRIT_E2E_SMTP_PORT);
+  if (!port) {
+    throw new Error("WRIT_E2E_SMTP_PORT is not set; run the journeys through scripts/e2e.sh");
+  }
   const received: ParsedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -42,15 +45,15 @@ test("approve a request from the approval mail", async ({ browser }) => {
   const mailbox = await startMailbox();
   try {
     const admin = await signInAsAdmin(browser, "command");
-    await createUser(admin, "nora", "Nora Requester", "nora-password-1", ["requester"], "nora@example.test");
+    await createUser(admin, "mira", "Mira Requester", "mira-password-1", ["requester"], "mira@example.test");
     await createUser(admin, "ivan", "Ivan Approver", "ivan-password-1", ["approver"], "ivan@example.test");
     await createResource(admin, "ledger-db", "1h", "Ivan Approver");
 
-    const requester = await signIn(browser, "nora", "nora-password-1");
+    const requester = await signIn(browser, "mira", "mira-password-1");
     const requestUrl = await requestAccess(requester, "ledger-db", "30m", "Reconcile the <b>ledger</b> & close the month");
 
     const mail = await mailbox.next("ivan@example.test");
-    expect(mail.subject).toBe("Approval needed: ledger-db for Nora Requester");
+    expect(mail.subject).toBe("Approval needed: ledger-db for Mira Requester");
     const link = (mail.text ?? "").match(/http:\/\/\S+\/approve\?token=[\w-]+&decision=approve/)?.[0];
     expect(link, mail.text).toBeTruthy();
 
@@ -67,7 +70,7 @@ test("approve a request from the approval mail", async ({ browser }) => {
     await expect(approver.getByText("Reconcile the <b>ledger</b> & close the month")).toBeVisible();
     await expect(approver.getByText("You chose Approve in your message")).toBeVisible();
     await approver.getByRole("button", { name: "Approve" }).click();
-    await expect(approver.getByText("You approved the request for Nora Requester on ledger-db")).toBeVisible();
+    await expect(approver.getByText("You approved the request for Mira Requester on ledger-db")).toBeVisible();
 
     await requester.goto(requestUrl);
     await expect(requester.locator(".page-head .badge")).toHaveText("Approved");

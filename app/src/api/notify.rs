@@ -16,17 +16,24 @@ pub const OUTCOME_KEY: &str = "approval_outcome";
 #[cfg(feature = "ssr")]
 const RETURN_TO_KEY: &str = "return_to";
 
-/// Loads an approval link's confirmation page. Opening it changes nothing; when the link needs
-/// a signed-in approver, the page is remembered so that signing in comes back to it.
+/// Loads an approval link's confirmation page. Opening it changes nothing. When the link needs
+/// a signed-in approver, the page (with the `decision` the message's button chose, if any) is
+/// remembered so that signing in comes back to it.
 #[server]
-pub async fn open_approval_link(token: String) -> Result<ApprovalLinkView, AppError> {
+pub async fn open_approval_link(
+    token: String,
+    #[server(default)] decision: String,
+) -> Result<ApprovalLinkView, AppError> {
     let viewer = context::maybe_viewer().await;
     let view = context::backend()?
         .open_approval_link(viewer.as_ref(), token.clone())
         .await?;
     if view.state == crate::model::LinkState::SignInRequired {
         let session = context::session().await?;
-        let page = format!("/approve?token={}", token.trim());
+        let mut page = format!("/approve?token={}", token.trim());
+        if let Ok(decision) = decision.parse::<ReviewDecision>() {
+            page.push_str(&format!("&decision={decision}"));
+        }
         session
             .insert(RETURN_TO_KEY, page)
             .await

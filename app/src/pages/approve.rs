@@ -26,7 +26,15 @@ pub fn ApprovePage() -> impl IntoView {
             .and_then(|decision| decision.parse::<ReviewDecision>().ok())
     };
     let decide = ServerAction::<DecideApprovalLink>::new();
-    let view_data = Resource::new(token, open_approval_link);
+    let view_data = Resource::new(
+        move || (token(), chosen()),
+        |(token, chosen)| {
+            let decision = chosen
+                .map(|decision| decision.to_string())
+                .unwrap_or_default();
+            open_approval_link(token, decision)
+        },
+    );
     view! {
         <Title text="Review a request"/>
         <ActionError value=decide.value()/>

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::jobs::notify_queue::{self, NotifyJob};
 use crate::services::Services;
 
-/// What happened, as the deliveries table stores it.
+/// The kind of change, as stored in the deliveries table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -35,7 +35,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// The stored form.
+    /// Returns the stored form.
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::RequestCreated => "request_created",
@@ -52,7 +52,7 @@ impl EventKind {
         }
     }
 
-    /// The event that a request's final state reports.
+    /// Returns the event that a request's final state reports.
     pub fn for_request_state(state: RequestState) -> Option<Self> {
         match state {
             RequestState::Pending => None,
@@ -64,7 +64,7 @@ impl EventKind {
     }
 }
 
-/// Where one delivery goes.
+/// The kind of destination of one delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -82,7 +82,7 @@ pub enum DeliveryChannel {
 }
 
 impl DeliveryChannel {
-    /// The stored form.
+    /// Returns the stored form.
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryChannel::Email => "email",
@@ -483,7 +483,7 @@ pub async fn retry(svc: &Services, actor: &Actor, id: Uuid) -> Result<()> {
 
 /// Schedules the "access ends soon" notice of a live grant at `expiring_soon` before its
 /// expiry. Grants no longer than twice that window get none, because the start notice already
-/// says when they end.
+/// states when they end.
 pub async fn schedule_expiring_notice(
     conn: &mut PgConnection,
     svc: &Services,
@@ -533,10 +533,12 @@ pub async fn grant_expiring(svc: &Services, grant_id: Uuid) -> Result<bool> {
     let Some(grant) = grant else {
         return Ok(false);
     };
+
     if grant.expires_at - now > window {
         // The grant was extended after this notice was scheduled; its own notice comes later.
         return Ok(false);
     }
+
     let expiry = json!(grant.expires_at);
     let already = sqlx::query_scalar!(
         r#"

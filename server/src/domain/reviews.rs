@@ -38,8 +38,8 @@ pub async fn review(
     detail(svc, actor, id).await
 }
 
-/// Like `review`, through approval link `link_id`, which is used up in the review's
-/// transaction: a link already used refuses the review.
+/// Like `review`, through approval link `link_id`. The link is used up in the review's own
+/// transaction, so a link that was already used makes the review fail and changes nothing.
 pub async fn review_with_link(
     svc: &Services,
     actor: &Actor,

@@ -3,7 +3,7 @@
 //! Each request is checked against Slack's signature over the raw body, with its timestamp
 //! within five minutes of Writ's clock. The Slack user is mapped to a Writ user, and the
 //! decision goes through `reviews::review` like any other. Slack sends a request again when it
-//! got no answer within three seconds; each click is handled once, keyed by its action
+//! gets no response within three seconds, so each click is handled once, keyed by its action
 //! timestamp. The outcome replaces the Slack message through a delivery job, so the answer to
 //! Slack never waits on a call back to Slack.
 
@@ -162,6 +162,13 @@ async fn handle(svc: &Services, payload: &Payload) -> crate::error::Result<()> {
     .await?
     .rows_affected()
         == 1;
+    // Slack repeats a request within minutes, so a day of keys is plenty.
+    sqlx::query!(
+        "delete from slack_interactions where received_at < $1",
+        now - chrono::Duration::days(1)
+    )
+    .execute(&svc.pool)
+    .await?;
     if !first_time {
         tracing::info!(interaction = %key, "ignored a repeated Slack interaction");
         return Ok(());
@@ -255,6 +262,7 @@ async fn writ_user(svc: &Services, slack_user_id: &str) -> crate::error::Result<
     if known.is_some() {
         return Ok(known);
     }
+
     let Some(settings) = &svc.settings.notify.slack else {
         return Ok(None);
     };
@@ -270,6 +278,7 @@ async fn writ_user(svc: &Services, slack_user_id: &str) -> crate::error::Result<
             return Ok(None);
         }
     };
+
     let matches = sqlx::query_scalar!(
         "select id from users where lower(email) = lower($1) and disabled_at is null",
         email

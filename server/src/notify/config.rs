@@ -15,7 +15,7 @@ pub struct NotifyArgs {
     /// SMTP server port. Defaults to 465 with `tls`, 587 with `starttls` and 25 with `none`.
     #[arg(long, env = "WRIT_SMTP_PORT")]
     pub smtp_port: Option<u16>,
-    /// How the SMTP connection is encrypted: `tls` (from the start), `starttls` (upgraded,
+    /// Encryption of the SMTP connection: `tls` (from the start), `starttls` (upgraded,
     /// required) or `none` (plain text, for a relay on the same host only).
     #[arg(long, env = "WRIT_SMTP_TLS", value_enum, default_value_t = SmtpTls::Starttls)]
     pub smtp_tls: SmtpTls,
@@ -180,7 +180,7 @@ impl Default for NotifySettings {
 }
 
 impl NotifySettings {
-    /// Whether any channel is configured, so that events produce deliveries.
+    /// Returns whether any channel is configured, so that events produce deliveries.
     pub fn enabled(&self) -> bool {
         self.smtp.is_some()
             || self
@@ -189,7 +189,8 @@ impl NotifySettings {
                 .is_some_and(|slack| slack.bot_token.is_some() || slack.webhook_url.is_some())
     }
 
-    /// Whether an approval link for a resource of `sensitivity` may decide without sign-in.
+    /// Returns whether an approval link for a resource of `sensitivity` may decide without
+    /// sign-in.
     pub fn link_only_allows(&self, sensitivity: Sensitivity) -> bool {
         let allowed = match self.link_only_max {
             Some(max) => sensitivity <= max,
@@ -278,6 +279,93 @@ impl TryFrom<&NotifyArgs> for NotifySettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        notify: NotifyArgs,
+    }
+
+    fn parse(flags: &[&str]) -> anyhow::Result<NotifySettings> {
+        let flags = Flags::try_parse_from(std::iter::once("writ").chain(flags.iter().copied()))?;
+        NotifySettings::try_from(&flags.notify)
+    }
+
+    #[test]
+    fn smtp_needs_a_valid_sender() {
+        let missing = parse(&["--smtp-host", "smtp.example.com"]).unwrap_err();
+        assert!(missing.to_string().contains("WRIT_SMTP_FROM"), "{missing}");
+        let invalid = parse(&[
+            "--smtp-host",
+            "smtp.example.com",
+            "--smtp-from",
+            "not an address",
+        ])
+        .unwrap_err();
+        assert!(invalid.to_string().contains("WRIT_SMTP_FROM"), "{invalid}");
+    }
+
+    #[test]
+    fn smtp_credentials_come_in_pairs() {
+        let error = parse(&[
+            "--smtp-host",
+            "smtp.example.com",
+            "--smtp-from",
+            "writ@example.com",
+            "--smtp-username",
+            "writ",
+        ])
+        .unwrap_err();
+        assert!(error.to_string().contains("WRIT_SMTP_PASSWORD"), "{error}");
+    }
+
+    #[test]
+    fn smtp_port_follows_tls_mode() {
+        let base = [
+            "--smtp-host",
+            "smtp.example.com",
+            "--smtp-from",
+            "writ@example.com",
+        ];
+        let port = |tls: &str| {
+            let mut flags = base.to_vec();
+            flags.extend(["--smtp-tls", tls]);
+            parse(&flags).unwrap().smtp.unwrap().port
+        };
+        assert_eq!(port("tls"), 465);
+        assert_eq!(port("starttls"), 587);
+        assert_eq!(port("none"), 25);
+    }
+
+    #[test]
+    fn link_only_rejects_high() {
+        assert!(parse(&["--link-only-max-sensitivity", "high"]).is_err());
+        let medium = parse(&["--link-only-max-sensitivity", "medium"]).unwrap();
+        assert_eq!(medium.link_only_max, Some(Sensitivity::Medium));
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let flags = Flags::try_parse_from([
+            "writ",
+            "--smtp-password",
+            "hunter2-password",
+            "--slack-bot-token",
+            "xoxb-secret-token",
+            "--slack-signing-secret",
+            "signing-secret-value",
+        ])
+        .unwrap();
+        let printed = format!("{:?}", flags.notify);
+        assert!(!printed.contains("hunter2-password"), "{printed}");
+        assert!(!printed.contains("xoxb-secret-token"), "{printed}");
+        assert!(!printed.contains("signing-secret-value"), "{printed}");
+        let settings = NotifySettings::try_from(&flags.notify).unwrap();
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("xoxb-secret-token"), "{printed}");
+        assert!(!printed.contains("signing-secret-value"), "{printed}");
+    }
 
     #[test]
     fn link_only_never_covers_high_or_crown_jewel() {

@@ -1,6 +1,6 @@
 //! One delivery attempt: build the message from the current state, send it, and record the
-//! outcome. A failed attempt schedules the next one with exponential backoff until the
-//! attempts run out; then the delivery is marked failed and the failure is audited.
+//! outcome. A failed attempt schedules the next one with exponential backoff. When the attempts
+//! run out, the delivery is marked failed and the failure is audited.
 
 use std::time::Duration;
 
@@ -22,10 +22,10 @@ use crate::domain::{approval_links, grants, requests, resources};
 use crate::jobs::notify_queue::{self, NotifyJob};
 use crate::services::Services;
 
-/// Longest wait between two attempts.
+/// Maximum wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 
-/// What one call of `attempt` did.
+/// The outcome of one call of `attempt`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Attempt {
     Sent,
@@ -98,6 +98,7 @@ pub async fn attempt(svc: &Services, id: Uuid) -> crate::error::Result<Attempt> 
     let Some(row) = row else {
         return Ok(Attempt::NotDue);
     };
+
     let delivery = Delivery {
         id: row.id,
         event: row.event,
@@ -109,6 +110,7 @@ pub async fn attempt(svc: &Services, id: Uuid) -> crate::error::Result<Attempt> 
         payload: row.payload,
         attempts: row.attempts,
     };
+
     let result = send(svc, &mut tx, &delivery, now).await?;
     let attempts = delivery.attempts + 1;
     let outcome = match result {
@@ -176,6 +178,7 @@ async fn failed(
         )
         .execute(&mut *conn)
         .await?;
+
         tracing::error!(
             delivery_id = %delivery.id,
             channel = delivery.channel.as_str(),
@@ -206,6 +209,7 @@ async fn failed(
             error: error.message,
         });
     }
+
     let wait = backoff(settings.retry_delay, attempts);
     let next_at = now + chrono::Duration::from_std(wait).map_err(anyhow::Error::from)?;
     sqlx::query!(
@@ -434,7 +438,7 @@ pub async fn link_slack_user(
     Ok(())
 }
 
-/// Builds the delivery's notice from the current state, or says why nothing should be sent.
+/// Builds the delivery's notice from the current state, or returns why nothing is sent.
 async fn build_notice(
     svc: &Services,
     conn: &mut PgConnection,

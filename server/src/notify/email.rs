@@ -61,7 +61,7 @@ pub async fn send(smtp: &SmtpSettings, message: Message) -> Result<(), SendError
     match transport.send(message).await {
         Ok(_) => Ok(()),
         Err(error) => {
-            // A permanent (5xx) answer means this message will never be accepted as it is.
+            // A permanent (5xx) reply means this message will never be accepted as it is.
             let message = format!(
                 "the SMTP server {}:{} did not accept the message: {error}",
                 smtp.host, smtp.port

@@ -8,7 +8,7 @@ use app::model::{AccessRequest, Grant};
 use crate::domain::notifications::EventKind;
 use crate::services::Services;
 
-/// Longest e-mail subject, in characters.
+/// Maximum e-mail subject length, in characters.
 const MAX_SUBJECT: usize = 200;
 
 /// One message, before a channel renders it.
@@ -94,7 +94,7 @@ pub fn request_notice(
     }
 }
 
-/// The facts every request message shows.
+/// Returns the facts every request message shows.
 pub fn request_facts(request: &AccessRequest) -> Vec<(String, String)> {
     vec![
         ("Requester".to_owned(), request.requester_name.clone()),

@@ -73,7 +73,7 @@ impl SlackClient {
             .call_form("users.lookupByEmail", &[("email", email)])
             .await
         {
-            Ok(answer) => Ok(answer["user"]["id"].as_str().map(str::to_owned)),
+            Ok(reply) => Ok(reply["user"]["id"].as_str().map(str::to_owned)),
             Err(CallError::Slack(code)) if code == "users_not_found" => Ok(None),
             Err(error) => Err(error.into()),
         }
@@ -81,11 +81,11 @@ impl SlackClient {
 
     /// Returns the e-mail address on a Slack user's profile, if Slack shares it.
     pub async fn user_email(&self, user_id: &str) -> Result<Option<String>, SendError> {
-        let answer = self
+        let reply = self
             .call_form("users.info", &[("user", user_id)])
             .await
             .map_err(SendError::from)?;
-        Ok(answer["user"]["profile"]["email"]
+        Ok(reply["user"]["profile"]["email"]
             .as_str()
             .map(str::to_owned))
     }
@@ -101,7 +101,8 @@ impl SlackClient {
             .await
     }
 
-    /// Replaces or answers a message through the `response_url` of an interaction.
+    /// Replaces a message, or replies to the user who clicked, through an interaction's
+    /// `response_url`.
     pub async fn respond(&self, response_url: &str, message: &Value) -> Result<(), SendError> {
         self.post_plain(response_url, message, "Slack's response URL")
             .await
@@ -123,7 +124,7 @@ impl SlackClient {
         }
         let text = response.text().await.unwrap_or_default();
         let message = format!(
-            "{what} answered {status}: {}",
+            "{what} returned {status}: {}",
             text.chars().take(200).collect::<String>()
         );
         if status.is_server_error() || status.as_u16() == 429 {
@@ -162,16 +163,16 @@ impl SlackClient {
         let status = response.status();
         if status.as_u16() == 429 || status.is_server_error() {
             return Err(CallError::Transient(format!(
-                "Slack answered {method} with {status}"
+                "Slack returned {status} for {method}"
             )));
         }
-        let answer: Value = response.json().await.map_err(|error| {
-            CallError::Transient(format!("Slack's answer to {method} is not JSON: {error}"))
+        let reply: Value = response.json().await.map_err(|error| {
+            CallError::Transient(format!("Slack's response to {method} is not JSON: {error}"))
         })?;
-        if answer["ok"].as_bool() == Some(true) {
-            return Ok(answer);
+        if reply["ok"].as_bool() == Some(true) {
+            return Ok(reply);
         }
-        let code = answer["error"]
+        let code = reply["error"]
             .as_str()
             .unwrap_or("unknown_error")
             .to_owned();
@@ -191,7 +192,7 @@ impl SlackClient {
 enum CallError {
     Transient(String),
     Permanent(String),
-    /// Slack answered `ok: false` with this error code.
+    /// Slack returned `ok: false` with this error code.
     Slack(String),
 }
 
@@ -211,7 +212,7 @@ impl From<CallError> for SendError {
                         | "service_unavailable"
                         | "request_timeout"
                 );
-                let message = format!("Slack answered with the error {code}");
+                let message = format!("Slack returned the error {code}");
                 if transient {
                     SendError::transient(message)
                 } else {
@@ -254,7 +255,7 @@ pub fn message(notice: &Notice, buttons: Buttons, outcome: Option<&str>) -> Valu
         .facts
         .iter()
         .partition(|(label, _)| label == "Reason" || label == "Why it ended");
-    // A section holds at most ten fields.
+    // A section contains at most ten fields.
     for chunk in short.chunks(10) {
         let fields: Vec<Value> = chunk
             .iter()
@@ -330,7 +331,7 @@ fn decide_button(action_id: &str, label: &str, style: &str, request_id: Uuid) ->
     })
 }
 
-/// Why a request to the interactivity endpoint was rejected.
+/// The cause of a rejected request to the interactivity endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("the X-Slack-Request-Timestamp or X-Slack-Signature header is missing")]

@@ -328,7 +328,7 @@ async fn opening_without_sign_in_decides_nothing(pool: PgPool) {
     let mut scene = scene(pool, None).await;
     let path = scene.link_path().await;
 
-    // A mail scanner opens the link: it sees no request details and changes nothing.
+    // A mail scanner opens the link. It gets no request details and changes nothing.
     let (scanner, _) = new_client();
     let html = scanner
         .get(scene.server.url(&path))
@@ -349,10 +349,7 @@ async fn opening_without_sign_in_decides_nothing(pool: PgPool) {
     assert!(html.contains("Sign in to review this request"), "{html}");
     let response = scene.server.sign_in(&scene.cast.approver).await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    assert_eq!(
-        response.headers()[LOCATION],
-        format!("/approve?token={}", token_of(&path)).as_str()
-    );
+    assert_eq!(response.headers()[LOCATION], path.as_str());
     let (_, html) = scene.open(&path).await;
     assert!(html.contains("nightly export"), "{html}");
 }
@@ -431,4 +428,41 @@ async fn unknown_link_is_refused_and_audited(pool: PgPool) {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("This link cannot be used"), "{html}");
     assert!(server.app.audited("approval_link.open", "refused").await);
+}
+
+#[sqlx::test(migrations = false)]
+async fn notifications_page_shows_failures_to_admins(pool: PgPool) {
+    let mut app = TestApp::new(pool).await;
+    use_settings(
+        &mut app,
+        server::notify::config::NotifySettings {
+            max_attempts: 1,
+            ..settings(Some(crate::loopback::closed_port()), None)
+        },
+    );
+    let cast = cast(&app).await;
+    app.request(&cast.requester, &cast.resource, "1h").await;
+    deliver_all(&app).await;
+    let server = TestServer::serve(app).await;
+
+    server.sign_in(&server.app.admin).await;
+    let (status, html) = server.page_text("/admin/notifications?failing=1").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("arno@example.test"), "{html}");
+    assert!(html.contains(">failed<"), "{html}");
+    assert!(html.contains(">Retry</button>"), "{html}");
+    assert!(html.contains("/integrations/slack/interactions"), "{html}");
+
+    let (other, _) = new_client();
+    let response = other
+        .get(server.url("/admin/notifications"))
+        .header(reqwest::header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FOUND,
+        "signed-out visitors go to sign-in"
+    );
 }

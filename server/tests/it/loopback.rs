@@ -1,6 +1,6 @@
 //! Real servers on loopback that stand in for the outside world: an SMTP server that hands each
-//! received message to the test, and an HTTP server that answers like Slack and records every
-//! call.
+//! received message to the test, and an HTTP server that responds like Slack and records
+//! every call.
 
 use std::collections::HashMap;
 use std::net::TcpListener as StdTcpListener;
@@ -159,7 +159,7 @@ struct SlackState {
     users: Arc<Mutex<HashMap<String, String>>>,
 }
 
-/// An HTTP server on loopback that answers Slack's Web API methods, the webhook and response
+/// An HTTP server on loopback that responds to Slack's Web API methods, the webhook and response
 /// URLs, and records each call.
 pub struct SlackStub {
     pub base: String,
@@ -201,7 +201,7 @@ impl SlackStub {
             .insert(email.to_owned(), slack_id.to_owned());
     }
 
-    /// The Web API base URL to configure.
+    /// Returns the Web API base URL to configure.
     pub fn api_url(&self) -> url::Url {
         format!("{}/api", self.base).parse().unwrap()
     }

@@ -332,7 +332,7 @@ async fn stale_request_mail_is_skipped(pool: PgPool) {
             .any(|outcome| matches!(outcome, Attempt::Skipped { .. })),
         "{outcomes:?}"
     );
-    // The cancellation itself is still told to the approver.
+    // The approver still gets the cancellation.
     assert!(outcomes.contains(&Attempt::Sent), "{outcomes:?}");
     assert_eq!(smtp.next().await.subject, "Cancelled: prod-db for carl");
 }

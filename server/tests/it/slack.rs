@@ -52,7 +52,7 @@ fn decide_buttons(request_id: Uuid) -> Vec<Value> {
         .collect()
 }
 
-/// A request whose reason tries Slack mentions, links and formatting.
+/// Files a request whose reason tries Slack mentions, links and formatting.
 async fn hostile_request(app: &TestApp, cast: &Cast) -> app::model::AccessRequest {
     let input = app::model::RequestInput {
         reason: "<!channel> see <https://evil.example|here> & *now*".into(),
