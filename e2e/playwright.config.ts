@@ -30,7 +30,7 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: "hydrated", use: { javaScriptEnabled: true }, testMatch: /(journey|oidc)\.spec\.ts/ },
+    { name: "hydrated", use: { javaScriptEnabled: true }, testMatch: /(journey|oidc|approval-mail)\.spec\.ts/ },
     { name: "no-javascript", use: { javaScriptEnabled: false }, testMatch: /no-javascript\.spec\.ts/ },
   ],
 });

@@ -9,6 +9,7 @@
 #                           (default postgres://postgres@127.0.0.1:5432/postgres)
 #   WRIT_E2E_PORT           port for the server (default 3210)
 #   WRIT_E2E_PROVIDER_PORT  port for the test OpenID provider (default 3211)
+#   WRIT_E2E_SMTP_PORT      port of the SMTP server that the journeys start (default: a free one)
 #   WRIT_SITE_ROOT          built console assets (default target/site)
 set -euo pipefail
 
@@ -18,6 +19,8 @@ admin_url="${WRIT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres
 port="${WRIT_E2E_PORT:-3210}"
 provider_port="${WRIT_E2E_PROVIDER_PORT:-3211}"
 provider_url="http://127.0.0.1:$provider_port"
+# Node.js is needed for the journeys anyway, so it picks a free loopback port.
+smtp_port="${WRIT_E2E_SMTP_PORT:-$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')}"
 database="writ_e2e_$$"
 target_dir="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 log="$(mktemp -t writ-e2e.XXXXXX.log)"
@@ -89,6 +92,8 @@ DATABASE_URL="$database_url" \
     WRIT_OIDC_SCOPES="openid email profile groups" \
     WRIT_OIDC_ROLE_MAP="writ-requesters=requester" \
     WRIT_SITE_ROOT="${WRIT_SITE_ROOT:-$PWD/target/site}" \
+    WRIT_SMTP_HOST=127.0.0.1 WRIT_SMTP_PORT="$smtp_port" WRIT_SMTP_TLS=none \
+    WRIT_SMTP_FROM="Writ <writ@example.test>" WRIT_NOTIFY_RETRY_DELAY=1s \
     "$target_dir/debug/writ" serve >"$log" 2>&1 &
 server_pid=$!
 
@@ -105,7 +110,7 @@ for _ in $(seq 1 60); do
 done
 
 status=0
-(cd e2e && WRIT_E2E_URL="http://127.0.0.1:$port" WRIT_E2E_LOG="$log" \
+(cd e2e && WRIT_E2E_URL="http://127.0.0.1:$port" WRIT_E2E_LOG="$log" WRIT_E2E_SMTP_PORT="$smtp_port" \
     WRIT_E2E_PROVIDER_URL="$provider_url" \
     WRIT_E2E_BIN="$target_dir/debug/writ" WRIT_E2E_DATABASE_URL="$database_url" \
     npx playwright test) || status=$?

@@ -236,6 +236,37 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BackendResult<CreatedToken>;
     /// Revokes one of the viewer's API tokens.
     async fn revoke_api_token(&self, viewer: &Viewer, id: Uuid) -> BackendResult<()>;
+
+    /// Loads what an approval link's confirmation page shows; `viewer` is the signed-in user,
+    /// if any. Opening a link changes nothing.
+    async fn open_approval_link(
+        &self,
+        viewer: Option<&Viewer>,
+        token: String,
+    ) -> BackendResult<ApprovalLinkView>;
+    /// Approves or denies through an approval link, using it up.
+    async fn decide_approval_link(
+        &self,
+        viewer: Option<&Viewer>,
+        token: String,
+        decision: ReviewDecision,
+        comment: String,
+    ) -> BackendResult<ApprovalLinkOutcome>;
+    /// Loads the admin's notifications page.
+    async fn notifications_overview(
+        &self,
+        viewer: &Viewer,
+        failing_only: bool,
+    ) -> BackendResult<NotificationsOverview>;
+    /// Sets or clears the Slack channel id of a resource.
+    async fn set_resource_slack_channel(
+        &self,
+        viewer: &Viewer,
+        resource_id: Uuid,
+        channel: String,
+    ) -> BackendResult<()>;
+    /// Sends a failed notification delivery again.
+    async fn retry_delivery(&self, viewer: &Viewer, id: Uuid) -> BackendResult<()>;
 }
 
 /// The signed-in viewer, or `None`, placed in each request's extensions by the server.

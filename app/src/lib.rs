@@ -69,6 +69,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/groups") view=users::GroupsPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/approve") view=approve::ApprovePage ssr=SsrMode::Async/>
+                    <Route path=path!("/approve/done") view=approve::ApproveDonePage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/notifications") view=notifications::NotificationsPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -151,6 +151,7 @@ text_enum!(
         Api => ("api", "API"),
         Job => ("job", "Job"),
         Cli => ("cli", "CLI"),
+        Slack => ("slack", "Slack"),
     }
 );
 
@@ -547,6 +548,76 @@ pub struct NewUserInput {
     /// An initial password; empty to issue a one-time sign-in link instead.
     #[serde(default)]
     pub password: String,
+}
+
+text_enum!(
+    /// What an approval link's confirmation page can offer.
+    LinkState {
+        Ready => ("ready", "Ready"),
+        SignInRequired => ("sign_in_required", "Sign-in required"),
+        Refused => ("refused", "Refused"),
+    }
+);
+
+/// What the confirmation page of an approval link shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalLinkView {
+    pub state: LinkState,
+    /// Why the link cannot be used, or whom to sign in as.
+    pub message: String,
+    /// The approver the link was made for.
+    pub approver_name: String,
+    /// The request, shown only when the link may be used now.
+    pub request: Option<AccessRequest>,
+    /// Whether the decision will be made without a signed-in session.
+    pub link_only: bool,
+}
+
+/// The result of deciding through an approval link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalLinkOutcome {
+    pub decision: ReviewDecision,
+    pub request: AccessRequest,
+}
+
+/// One notification delivery, for the admin's notifications page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryRow {
+    pub id: Uuid,
+    pub event: String,
+    pub channel: String,
+    pub destination: String,
+    pub recipient_name: Option<String>,
+    pub request_id: Option<Uuid>,
+    pub grant_id: Option<Uuid>,
+    /// `pending`, `sent`, `failed` or `skipped`.
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A resource and the Slack channel that hears about its requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChannel {
+    pub resource_id: Uuid,
+    pub resource_name: String,
+    pub slack_channel: Option<String>,
+}
+
+/// What the admin's notifications page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotificationsOverview {
+    pub email_on: bool,
+    pub slack_on: bool,
+    pub slack_interactivity_on: bool,
+    /// The URL to enter as the Slack app's interactivity request URL.
+    pub interactivity_url: String,
+    pub deliveries: Vec<DeliveryRow>,
+    pub channels: Vec<ResourceChannel>,
 }
 
 #[cfg(test)]

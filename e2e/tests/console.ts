@@ -56,11 +56,15 @@ export async function signIn(browser: Browser, login: string, password: string):
   return page;
 }
 
-/** Creates a local user with a password and the given role labels, as an admin. */
-export async function createUser(admin: Page, login: string, name: string, password: string, roles: string[]) {
+/** Creates a local user with a password, the given role labels and an optional e-mail address,
+ * as an admin. */
+export async function createUser(admin: Page, login: string, name: string, password: string, roles: string[], email = "") {
   await admin.goto("/admin/users");
   await admin.locator('[name="input[login]"]').fill(login);
   await admin.locator('[name="input[display_name]"]').fill(name);
+  if (email) {
+    await admin.locator('[name="input[email]"]').fill(email);
+  }
   for (const role of roles) {
     await admin.locator(`[name="input[roles][]"][value="${role}"]`).check();
   }

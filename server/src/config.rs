@@ -98,6 +98,8 @@ pub struct ServeArgs {
     pub sweep_schedule: cron::Schedule,
     #[command(flatten)]
     pub sign_in: sign_in::SignInArgs,
+    #[command(flatten)]
+    pub notify: crate::notify::config::NotifyArgs,
 }
 
 impl ServeArgs {

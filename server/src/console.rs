@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::domain::actor::Actor;
 use crate::domain::{
-    accounts, audit, dashboard, grants, identities, import, requests, resources, reviews, tokens,
-    users,
+    accounts, approval_links, audit, dashboard, grants, identities, import, notifications,
+    requests, resources, reviews, tokens, users,
 };
 use crate::services::Services;
 
@@ -473,5 +473,50 @@ impl Backend for ConsoleBackend {
 
     async fn revoke_api_token(&self, viewer: &Viewer, id: Uuid) -> BackendResult<()> {
         Ok(tokens::revoke(&self.svc, &Actor::console(viewer), id).await?)
+    }
+
+    async fn open_approval_link(
+        &self,
+        viewer: Option<&Viewer>,
+        token: String,
+    ) -> BackendResult<ApprovalLinkView> {
+        Ok(approval_links::open(&self.svc, viewer, &token).await?)
+    }
+
+    async fn decide_approval_link(
+        &self,
+        viewer: Option<&Viewer>,
+        token: String,
+        decision: ReviewDecision,
+        comment: String,
+    ) -> BackendResult<ApprovalLinkOutcome> {
+        Ok(approval_links::decide(&self.svc, viewer, &token, decision, &comment).await?)
+    }
+
+    async fn notifications_overview(
+        &self,
+        viewer: &Viewer,
+        failing_only: bool,
+    ) -> BackendResult<NotificationsOverview> {
+        Ok(notifications::overview(&self.svc, &Actor::console(viewer), failing_only).await?)
+    }
+
+    async fn set_resource_slack_channel(
+        &self,
+        viewer: &Viewer,
+        resource_id: Uuid,
+        channel: String,
+    ) -> BackendResult<()> {
+        Ok(notifications::set_resource_channel(
+            &self.svc,
+            &Actor::console(viewer),
+            resource_id,
+            &channel,
+        )
+        .await?)
+    }
+
+    async fn retry_delivery(&self, viewer: &Viewer, id: Uuid) -> BackendResult<()> {
+        Ok(notifications::retry(&self.svc, &Actor::console(viewer), id).await?)
     }
 }

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod notify;
 pub mod oidc;
 pub mod serve;
 pub mod services;

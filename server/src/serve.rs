@@ -15,6 +15,7 @@ use crate::domain::role_map::RoleMap;
 use crate::domain::{accounts, audit};
 use crate::http::{self, HttpSettings};
 use crate::jobs::{sessions, sweep, worker};
+use crate::notify::config::NotifySettings;
 use crate::oidc::{self, OidcProvider, OidcSettings};
 use crate::services::{Services, Settings, SignInSettings};
 
@@ -68,6 +69,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         None => None,
     };
+    let notify = NotifySettings::try_from(&args.notify)?;
     let database = Database::open(&args.database).await?;
     let svc = Services {
         pool: database.pool.clone(),
@@ -75,6 +77,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings: Arc::new(Settings {
             request_deadline: args.request_deadline,
             sign_in,
+            notify,
             ..Settings::with_public_url(public_url.clone())
         }),
     };

@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::domain::role_map::RoleMap;
+use crate::notify::config::NotifySettings;
 
 /// Settings the domain reads at run time.
 #[derive(Clone, Debug)]
@@ -17,8 +18,11 @@ pub struct Settings {
     pub request_deadline: Duration,
     /// The URL people use to reach Writ, for links.
     pub public_url: Url,
-    /// How far ahead the dashboard's "expiring soon" list looks.
+    /// How far ahead the dashboard's "expiring soon" list looks, and how long before a grant's
+    /// expiry its holder is told.
     pub expiring_soon: Duration,
+    /// E-mail, Slack and approval-link settings.
+    pub notify: NotifySettings,
     /// How people sign in.
     pub sign_in: SignInSettings,
 }
@@ -52,6 +56,7 @@ impl Settings {
             public_url,
             expiring_soon: Duration::from_secs(3600),
             sign_in: SignInSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }

@@ -35,7 +35,10 @@ pub async fn sign_in(
         .sign_in_password(login, password)
         .await?;
     start_session(user_id).await?;
-    let target = crate::return_to::safe_return_to(&return_to).unwrap_or_else(|| "/".into());
+    // An explicit on-site return path wins; otherwise an approval link remembered before
+    // sign-in, otherwise the dashboard.
+    let remembered = super::notify::take_return_to().await;
+    let target = crate::return_to::safe_return_to(&return_to).unwrap_or(remembered);
     leptos_axum::redirect(&target);
     Ok(())
 }
@@ -51,7 +54,7 @@ pub async fn peek_sign_in_link(token: String) -> Result<String, AppError> {
 pub async fn redeem_sign_in_link(token: String) -> Result<(), AppError> {
     let user_id = context::backend()?.redeem_sign_in_link(token).await?;
     start_session(user_id).await?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(&super::notify::take_return_to().await);
     Ok(())
 }
 

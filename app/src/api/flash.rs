@@ -70,6 +70,12 @@ pub async fn keep_for_plain_form<T: serde::Serialize>(
     if !plain_form {
         return Ok(());
     }
+    keep_result(key, value).await
+}
+
+/// Keeps `value` under `key` for the next page that takes it, whatever the client.
+#[cfg(feature = "ssr")]
+pub async fn keep_result<T: serde::Serialize>(key: &str, value: &T) -> Result<(), AppError> {
     let json = serde_json::to_string(value).map_err(|_| AppError::Internal {
         error_id: "result-encode".into(),
     })?;

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod flash;
 pub mod inventory;
+pub mod notify;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

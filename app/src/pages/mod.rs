@@ -1,6 +1,7 @@
 //! The console's pages, one module per page or closely related pair.
 
 pub mod account;
+pub mod approve;
 pub mod audit;
 pub mod dashboard;
 pub mod grants;
@@ -8,6 +9,7 @@ pub mod identities;
 pub mod identity_detail;
 pub mod identity_form;
 pub mod import;
+pub mod notifications;
 pub mod request_detail;
 pub mod request_new;
 pub mod requests;

@@ -145,11 +145,12 @@ pub fn GroupsPage() -> impl IntoView {
 
 /// Links between the users page and the groups page.
 #[component]
-fn AdminTabs(current: &'static str) -> impl IntoView {
+pub(crate) fn AdminTabs(current: &'static str) -> impl IntoView {
     view! {
         <nav class="tabs">
             <a href="/admin/users" class:current=current == "users">"Users"</a>
             <a href="/admin/groups" class:current=current == "groups">"Groups"</a>
+            <a href="/admin/notifications" class:current=current == "notifications">"Notifications"</a>
         </nav>
     }
 }

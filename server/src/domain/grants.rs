@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::actor::Actor;
 use super::audit::{self, Entry};
 use super::identities::optional_text;
+use super::notifications::{self, Event, EventKind};
 use super::page;
 use crate::error::Result;
 use crate::jobs::queue::{self, WorkflowJob};
@@ -81,6 +82,16 @@ pub async fn activate(svc: &Services, actor: &Actor, id: Uuid) -> Result<bool> {
     .rows_affected()
         == 1;
     if activated {
+        notifications::enqueue(
+            &mut tx,
+            svc,
+            Event::Grant {
+                grant_id: id,
+                kind: EventKind::GrantActivated,
+            },
+        )
+        .await?;
+        notifications::schedule_expiring_notice(&mut tx, svc, id).await?;
         audit::append(
             &mut tx,
             actor,
@@ -113,6 +124,15 @@ pub async fn expire(svc: &Services, actor: &Actor, id: Uuid) -> Result<bool> {
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(row) = &expired {
+        notifications::enqueue(
+            &mut tx,
+            svc,
+            Event::Grant {
+                grant_id: id,
+                kind: EventKind::GrantExpired,
+            },
+        )
+        .await?;
         audit::append(
             &mut tx,
             actor,
@@ -202,6 +222,7 @@ pub async fn extend(
         .execute(&mut *tx)
         .await?;
         queue::schedule(&mut tx, &WorkflowJob::ExpireGrant { grant_id: id }, new_expiry).await?;
+        notifications::schedule_expiring_notice(&mut tx, svc, id).await?;
         audit::append(
             &mut tx,
             actor,
@@ -260,6 +281,15 @@ pub async fn revoke(svc: &Services, actor: &Actor, id: Uuid, reason: &str) -> Re
             ))
             .into());
         }
+        notifications::enqueue(
+            &mut tx,
+            svc,
+            Event::Grant {
+                grant_id: id,
+                kind: EventKind::GrantRevoked,
+            },
+        )
+        .await?;
         let action = if actor.has(Role::Admin) && grant.requester_id != user_id {
             "grant.revoked_by_admin"
         } else {

@@ -3,11 +3,13 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod approval_links;
 pub mod audit;
 pub mod dashboard;
 pub mod grants;
 pub mod identities;
 pub mod import;
+pub mod notifications;
 pub mod oidc_users;
 pub mod page;
 pub mod requests;

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::actor::Actor;
 use super::audit::{self, Entry};
 use super::identities::{optional_text, optional_uuid, required_text};
+use super::notifications::{self, Event, EventKind};
 use super::page;
 use super::resources;
 use crate::error::Result;
@@ -126,6 +127,7 @@ async fn create_checked(
         deadline,
     )
     .await?;
+    notifications::enqueue(&mut tx, svc, Event::RequestCreated { request_id: id }).await?;
     let request = load(&mut tx, id).await?;
     audit::append(
         &mut tx,
@@ -253,6 +255,16 @@ pub async fn cancel(svc: &Services, actor: &Actor, id: Uuid) -> Result<AccessReq
             ))
             .into());
         }
+        notifications::enqueue(
+            &mut tx,
+            svc,
+            Event::RequestDecided {
+                request_id: id,
+                kind: EventKind::RequestCancelled,
+                decided_by: Some(user_id),
+            },
+        )
+        .await?;
         audit::append(
             &mut tx,
             actor,
@@ -293,6 +305,16 @@ pub async fn expire(svc: &Services, actor: &Actor, id: Uuid) -> Result<bool> {
     .await?
     .rows_affected();
     if changed == 1 {
+        notifications::enqueue(
+            &mut tx,
+            svc,
+            Event::RequestDecided {
+                request_id: id,
+                kind: EventKind::RequestExpired,
+                decided_by: None,
+            },
+        )
+        .await?;
         audit::append(
             &mut tx,
             actor,

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::actor::Actor;
 use super::audit::{self, Entry};
 use super::identities::optional_text;
+use super::notifications::{self, Event, EventKind};
 use super::{grants, requests, resources};
 use crate::error::Result;
 use crate::services::Services;
@@ -33,8 +34,35 @@ pub async fn review(
     comment: &str,
     channel: Channel,
 ) -> Result<RequestDetail> {
+    review_audited(svc, actor, id, decision, comment, channel, None).await?;
+    detail(svc, actor, id).await
+}
+
+/// Like `review`, through approval link `link_id`. The link is used up in the review's own
+/// transaction, so a link that was already used makes the review fail and changes nothing.
+pub async fn review_with_link(
+    svc: &Services,
+    actor: &Actor,
+    id: Uuid,
+    decision: ReviewDecision,
+    comment: &str,
+    channel: Channel,
+    link_id: Uuid,
+) -> Result<()> {
+    review_audited(svc, actor, id, decision, comment, channel, Some(link_id)).await
+}
+
+async fn review_audited(
+    svc: &Services,
+    actor: &Actor,
+    id: Uuid,
+    decision: ReviewDecision,
+    comment: &str,
+    channel: Channel,
+    link_id: Option<Uuid>,
+) -> Result<()> {
     let now = svc.now();
-    let result = review_checked(svc, actor, now, id, decision, comment, channel).await;
+    let result = review_checked(svc, actor, now, id, decision, comment, channel, link_id).await;
     let action = match &result {
         Err(crate::error::Error::App(AppError::Forbidden { message }))
             if message == SELF_REVIEW =>
@@ -43,11 +71,13 @@ pub async fn review(
         }
         _ => "request.review",
     };
-    let result = audit::refusals(&svc.pool, actor, now, action, "access_request", id, result).await;
-    result?;
-    detail(svc, actor, id).await
+    audit::refusals(&svc.pool, actor, now, action, "access_request", id, result).await
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the review's inputs, passed through once"
+)]
 async fn review_checked(
     svc: &Services,
     actor: &Actor,
@@ -56,6 +86,7 @@ async fn review_checked(
     decision: ReviewDecision,
     comment: &str,
     channel: Channel,
+    link_id: Option<Uuid>,
 ) -> Result<()> {
     let user_id = actor.user()?;
     let comment = optional_text("comment", comment, MAX_COMMENT)?.unwrap_or_default();
@@ -109,6 +140,29 @@ async fn review_checked(
         );
     }
 
+    if let Some(link_id) = link_id {
+        let used = sqlx::query!(
+            r#"
+            update approval_links set used_at = $3
+            where id = $1 and approver_id = $2 and request_id = $4 and used_at is null
+                and expires_at > $3
+            "#,
+            link_id,
+            user_id,
+            now,
+            id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if used != 1 {
+            return Err(AppError::conflict(
+                "this approval link was already used or has expired; nothing was changed",
+            )
+            .into());
+        }
+    }
+
     sqlx::query!(
         r#"
         insert into reviews (request_id, reviewer_id, decision, comment, channel, created_at)
@@ -132,6 +186,16 @@ async fn review_checked(
     match decision {
         ReviewDecision::Deny => {
             decide(&mut tx, id, RequestState::Denied, now).await?;
+            notifications::enqueue(
+                &mut tx,
+                svc,
+                Event::RequestDecided {
+                    request_id: id,
+                    kind: EventKind::RequestDenied,
+                    decided_by: Some(user_id),
+                },
+            )
+            .await?;
             audit::append(
                 &mut tx,
                 actor,
@@ -154,6 +218,16 @@ async fn review_checked(
             if i64::from(required) <= approvals {
                 decide(&mut tx, id, RequestState::Approved, now).await?;
                 let grant_id = grants::create_for_request(&mut tx, id, now).await?;
+                notifications::enqueue(
+                    &mut tx,
+                    svc,
+                    Event::RequestDecided {
+                        request_id: id,
+                        kind: EventKind::RequestApproved,
+                        decided_by: Some(user_id),
+                    },
+                )
+                .await?;
                 audit::append(
                     &mut tx,
                     actor,

@@ -6,6 +6,7 @@ pub mod oidc;
 pub mod server_fn_status;
 pub mod session_store;
 pub mod sessions;
+pub mod slack;
 pub mod viewer;
 
 use std::path::PathBuf;
@@ -167,6 +168,7 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
     let router = Router::new()
         .merge(limited)
         .nest("/api/v1", api)
+        .nest("/integrations/slack", slack::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)

@@ -135,7 +135,19 @@ async fn callback(
             "Writ could not start the session. Try again; the server log has the cause.",
         );
     }
-    Redirect::to(&return_to).into_response()
+    // An approval link opened before signing in is remembered in the session; go back to it
+    // unless the sign-in itself was started for another page.
+    let remembered = session
+        .remove::<String>(app::api::notify::RETURN_TO_KEY)
+        .await
+        .ok()
+        .flatten()
+        .filter(|page| page.starts_with("/approve?"));
+    let target = match remembered {
+        Some(page) if return_to == "/" => page,
+        _ => return_to,
+    };
+    Redirect::to(&target).into_response()
 }
 
 /// Renders a small HTML page for the outcomes that do not end on a console page.

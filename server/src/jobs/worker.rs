@@ -8,6 +8,7 @@ use apalis::prelude::{BackendExt, BoxDynError, Data, Monitor, WorkerBuilder, Wor
 use apalis_cron::{CronScheduler, Tick};
 use apalis_postgres::{Config, PostgresStorage};
 
+use super::notify_queue::{self, NotifyJob};
 use super::queue::{QUEUE, WorkflowJob};
 use super::sweep;
 use super::ticker::Ticker;
@@ -26,9 +27,10 @@ pub fn parse_schedule(expression: &str) -> Result<cron::Schedule, String> {
     })
 }
 
-/// Builds the monitor that runs the workflow worker and the periodic sweep.
+/// Builds the monitor that runs the workflow and notification workers and the periodic sweep.
 pub fn monitor(svc: Services, sweep_schedule: cron::Schedule) -> Monitor {
     let worker_svc = svc.clone();
+    let notify_svc = svc.clone();
     let sweep_svc = svc;
     Monitor::new()
         .register(move |_restarts| {
@@ -41,6 +43,17 @@ pub fn monitor(svc: Services, sweep_schedule: cron::Schedule) -> Monitor {
                 .retry(RetryPolicy::retries(5))
                 .data(worker_svc.clone())
                 .build(run_job)
+        })
+        .register(move |_restarts| {
+            let config = Config::default().queue(notify_queue::QUEUE).batch_size(20);
+            let storage = PostgresStorage::<NotifyJob>::new(&notify_svc.pool)
+                .with_config(config)
+                .poll_with_interval(POLL_INTERVAL);
+            WorkerBuilder::new("writ-notify")
+                .backend(storage)
+                .retry(RetryPolicy::retries(3))
+                .data(notify_svc.clone())
+                .build(crate::notify::deliver::run_job)
         })
         .register(move |_restarts| {
             WorkerBuilder::new("writ-sweep")

@@ -49,6 +49,12 @@ impl TestServer {
         Self::serve(app, listener, None).await
     }
 
+    /// Serves `app` on a free port, without sign-in through an OpenID provider.
+    pub async fn serve_app(app: TestApp) -> Self {
+        let listener = Self::listener().await;
+        Self::serve(app, listener, None).await
+    }
+
     /// Binds a free loopback port for `serve`, so that its URL is known before the router is
     /// built.
     pub async fn listener() -> TcpListener {
