@@ -34,10 +34,11 @@ pub async fn sign_in(
     let user_id = context::backend()?
         .sign_in_password(login, password)
         .await?;
-    start_session(user_id).await?;
     // An explicit on-site return path wins; otherwise an approval link remembered before
-    // sign-in, otherwise the dashboard.
+    // sign-in, otherwise the dashboard. The remembered link is read before the session starts
+    // because starting it clears the anonymous session's data.
     let remembered = super::notify::take_return_to().await;
+    start_session(user_id).await?;
     let target = crate::return_to::safe_return_to(&return_to).unwrap_or(remembered);
     leptos_axum::redirect(&target);
     Ok(())
@@ -53,8 +54,9 @@ pub async fn peek_sign_in_link(token: String) -> Result<String, AppError> {
 #[server]
 pub async fn redeem_sign_in_link(token: String) -> Result<(), AppError> {
     let user_id = context::backend()?.redeem_sign_in_link(token).await?;
+    let target = super::notify::take_return_to().await;
     start_session(user_id).await?;
-    leptos_axum::redirect(&super::notify::take_return_to().await);
+    leptos_axum::redirect(&target);
     Ok(())
 }
 

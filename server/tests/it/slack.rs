@@ -96,7 +96,7 @@ async fn channel_message_is_exact_and_escaped(pool: PgPool) {
         "blocks": [
             {
                 "type": "section",
-                "text": text("*An access request needs your decision*\ncarl asks for 1h on prod-db. Decide before 2026-12-02 09:00 UTC."),
+                "text": text("*An access request needs your decision*\ncarl asks for 1h on prod-db. Decide before 2026-12-02 09:00:00 UTC."),
             },
             {
                 "type": "section",
