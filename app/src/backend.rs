@@ -267,6 +267,50 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BackendResult<()>;
     /// Sends a failed notification delivery again.
     async fn retry_delivery(&self, viewer: &Viewer, id: Uuid) -> BackendResult<()>;
+
+    /// Loads the active policy version, its rules, the version history and the Cedar schema.
+    async fn policy_overview(&self, viewer: &Viewer) -> BackendResult<PolicyOverview>;
+    /// Loads one policy version with its rules and its diff from the active version.
+    async fn policy_version(&self, viewer: &Viewer, id: Uuid)
+    -> BackendResult<PolicyVersionDetail>;
+    /// Validates Cedar source and saves it as a new, inactive policy version.
+    async fn save_policy_draft(
+        &self,
+        viewer: &Viewer,
+        source: String,
+        reason: String,
+    ) -> BackendResult<PolicyVersion>;
+    /// Makes a policy version the active one. Activating an older version is the rollback.
+    async fn activate_policy(
+        &self,
+        viewer: &Viewer,
+        id: Uuid,
+        reason: String,
+    ) -> BackendResult<PolicyVersion>;
+    /// Replays recorded decisions against a policy version and returns those it would change.
+    async fn policy_what_if(&self, viewer: &Viewer, id: Uuid) -> BackendResult<WhatIf>;
+    /// Lists recorded decisions matching `filter`, newest first, one page after `cursor`.
+    async fn list_decisions(
+        &self,
+        viewer: &Viewer,
+        filter: DecisionFilter,
+        cursor: Option<String>,
+    ) -> BackendResult<Page<DecisionSummary>>;
+    /// Loads one recorded decision with its context, rules and controls.
+    async fn get_decision(&self, viewer: &Viewer, id: Uuid) -> BackendResult<DecisionDetail>;
+    /// Lists the registered decision clients.
+    async fn list_clients(&self, viewer: &Viewer) -> BackendResult<Vec<DecisionClient>>;
+    /// Registers a decision client and returns its token, which is shown only this once.
+    async fn create_client(
+        &self,
+        viewer: &Viewer,
+        name: String,
+        description: String,
+    ) -> BackendResult<CreatedClient>;
+    /// Replaces a decision client's token and returns the new one, shown only this once.
+    async fn rotate_client_token(&self, viewer: &Viewer, id: Uuid) -> BackendResult<CreatedClient>;
+    /// Disables a decision client, so its token is no longer accepted.
+    async fn disable_client(&self, viewer: &Viewer, id: Uuid) -> BackendResult<DecisionClient>;
 }
 
 /// The signed-in viewer, or `None`, placed in each request's extensions by the server.

@@ -66,6 +66,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/reviews") view=requests::ReviewQueuePage ssr=SsrMode::Async/>
                     <Route path=path!("/grants") view=grants::GrantsPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/policies") view=policies::PoliciesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/policies/:id") view=policy_version::PolicyVersionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/decisions") view=decisions::DecisionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/decisions/:id") view=decision_detail::DecisionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/clients") view=clients::ClientsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/groups") view=users::GroupsPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>

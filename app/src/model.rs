@@ -7,6 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod decisions;
+
+pub use decisions::*;
+
 /// Declares a closed set of values stored as lower-case text, with parsing, display and a label.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => ($text:literal, $label:literal)),+ $(,)? }) => {
@@ -445,6 +449,8 @@ pub struct AuditEvent {
     pub reason: String,
     pub source: Source,
     pub details: serde_json::Value,
+    /// Ids of the framework controls the event is evidence for.
+    pub controls: Vec<String>,
 }
 
 /// Filters for the audit log.

@@ -96,6 +96,11 @@ pub struct ServeArgs {
     /// When the catch-up sweep runs, as a cron expression with seconds (default: every minute).
     #[arg(long, env = "WRIT_SWEEP_SCHEDULE", default_value = "0 * * * * *", value_parser = crate::jobs::worker::parse_schedule)]
     pub sweep_schedule: cron::Schedule,
+    /// When the decision API answers relative to recording the decision: `durable` (after the
+    /// decision is committed), `buffered` (before; a crash can lose queued decisions) or `off`
+    /// (decisions are not recorded; for measurements only).
+    #[arg(long, env = "WRIT_DECISION_LOG", default_value = "durable")]
+    pub decision_log: crate::decide::log::LogMode,
     #[command(flatten)]
     pub sign_in: sign_in::SignInArgs,
     #[command(flatten)]

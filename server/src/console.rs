@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::domain::actor::Actor;
 use crate::domain::{
-    accounts, approval_links, audit, dashboard, grants, identities, import, notifications,
-    requests, resources, reviews, tokens, users,
+    accounts, approval_links, audit, clients, dashboard, decision_log, grants, identities, import,
+    notifications, policies, requests, resources, reviews, tokens, users,
 };
 use crate::services::Services;
 
@@ -518,5 +518,79 @@ impl Backend for ConsoleBackend {
 
     async fn retry_delivery(&self, viewer: &Viewer, id: Uuid) -> BackendResult<()> {
         Ok(notifications::retry(&self.svc, &Actor::console(viewer), id).await?)
+    }
+
+    async fn policy_overview(&self, viewer: &Viewer) -> BackendResult<PolicyOverview> {
+        Ok(policies::overview(&self.svc, &Actor::console(viewer)).await?)
+    }
+
+    async fn policy_version(
+        &self,
+        viewer: &Viewer,
+        id: Uuid,
+    ) -> BackendResult<PolicyVersionDetail> {
+        Ok(policies::version(&self.svc, &Actor::console(viewer), id).await?)
+    }
+
+    async fn save_policy_draft(
+        &self,
+        viewer: &Viewer,
+        source: String,
+        reason: String,
+    ) -> BackendResult<PolicyVersion> {
+        Ok(policies::save_draft(&self.svc, &Actor::console(viewer), &source, &reason).await?)
+    }
+
+    async fn activate_policy(
+        &self,
+        viewer: &Viewer,
+        id: Uuid,
+        reason: String,
+    ) -> BackendResult<PolicyVersion> {
+        Ok(policies::activate(&self.svc, &Actor::console(viewer), id, &reason).await?)
+    }
+
+    async fn policy_what_if(&self, viewer: &Viewer, id: Uuid) -> BackendResult<WhatIf> {
+        Ok(policies::what_if(&self.svc, &Actor::console(viewer), id).await?)
+    }
+
+    async fn list_decisions(
+        &self,
+        viewer: &Viewer,
+        filter: DecisionFilter,
+        cursor: Option<String>,
+    ) -> BackendResult<Page<DecisionSummary>> {
+        Ok(decision_log::list(
+            &self.svc,
+            &Actor::console(viewer),
+            &filter,
+            cursor.as_deref(),
+        )
+        .await?)
+    }
+
+    async fn get_decision(&self, viewer: &Viewer, id: Uuid) -> BackendResult<DecisionDetail> {
+        Ok(decision_log::get(&self.svc, &Actor::console(viewer), id).await?)
+    }
+
+    async fn list_clients(&self, viewer: &Viewer) -> BackendResult<Vec<DecisionClient>> {
+        Ok(clients::list(&self.svc, &Actor::console(viewer)).await?)
+    }
+
+    async fn create_client(
+        &self,
+        viewer: &Viewer,
+        name: String,
+        description: String,
+    ) -> BackendResult<CreatedClient> {
+        Ok(clients::create(&self.svc, &Actor::console(viewer), &name, &description).await?)
+    }
+
+    async fn rotate_client_token(&self, viewer: &Viewer, id: Uuid) -> BackendResult<CreatedClient> {
+        Ok(clients::rotate(&self.svc, &Actor::console(viewer), id).await?)
+    }
+
+    async fn disable_client(&self, viewer: &Viewer, id: Uuid) -> BackendResult<DecisionClient> {
+        Ok(clients::disable(&self.svc, &Actor::console(viewer), id).await?)
     }
 }

@@ -3,7 +3,9 @@
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod controls;
 pub mod db;
+pub mod decide;
 pub mod domain;
 pub mod error;
 pub mod http;

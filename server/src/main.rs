@@ -7,6 +7,11 @@ use server::config::{Cli, Command, LogFormat};
 use server::serve;
 use tracing_subscriber::EnvFilter;
 
+// The decision path allocates many small values (Cedar's entities and context, JSON), and
+// mimalloc spends less CPU on them than the system allocator did under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -11,6 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::sign_in::SignInArgs;
 use crate::config::{DatabaseArgs, ServeArgs, SignInLinkArgs};
 use crate::db::{self, embedded::EmbeddedPostgres};
+use crate::decide::{Decider, listener};
 use crate::domain::role_map::RoleMap;
 use crate::domain::{accounts, audit};
 use crate::http::{self, HttpSettings};
@@ -115,9 +116,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
 
+    let decider = Decider::start(svc.pool.clone(), svc.clock.clone(), args.decision_log)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot start the decision service: {error}"))?;
+    listener::start(svc.pool.clone(), decider.clone())
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen for cache invalidations: {error}"))?;
     let router = http::router(
         svc.clone(),
         &HttpSettings {
+            decider,
             site_root: args.site_root.clone(),
             session_idle_timeout: args.session_idle_timeout,
             session_absolute_timeout: args.sign_in.session_absolute_timeout,

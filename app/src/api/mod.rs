@@ -7,6 +7,7 @@
 pub mod access;
 pub mod admin;
 pub mod auth;
+pub mod decisions;
 pub mod flash;
 pub mod inventory;
 pub mod notify;

@@ -45,6 +45,9 @@ fn Navigation(viewer: Viewer) -> impl IntoView {
             {approver.then(|| view! { <a href="/reviews">"To review"</a> })}
             <a href="/grants">"Grants"</a>
             {sees_audit.then(|| view! { <a href="/audit">"Audit log"</a> })}
+            {sees_audit.then(|| view! { <a href="/policies">"Policies"</a> })}
+            {sees_audit.then(|| view! { <a href="/decisions">"Decisions"</a> })}
+            {admin.then(|| view! { <a href="/clients">"Clients"</a> })}
             {admin.then(|| view! { <a href="/admin/users">"Users"</a> })}
         </nav>
         <div class="who">

@@ -51,6 +51,7 @@ pub fn AuditPage() -> impl IntoView {
                                 <th>"Reason"</th>
                                 <th>"Source"</th>
                                 <th>"Details"</th>
+                                <th title="OWASP NHI Top 10 (2025), NIST CSF 2.0 and NIST AI RMF 1.0 controls this event is evidence for">"Controls"</th>
                             </tr>
                         </thead>
                         <tbody>
@@ -116,6 +117,7 @@ fn EventRow(event: AuditEvent) -> impl IntoView {
             <td class="reason">{event.reason.clone()}</td>
             <td>{event.source.label()}</td>
             <td>{details.map(|text| view! { <code class="details">{text}</code> })}</td>
+            <td class="controls">{event.controls.join(", ")}</td>
         </tr>
     }
 }

@@ -33,5 +33,8 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     writ.run(pool)
         .await
         .context("cannot apply Writ's migrations")?;
+    crate::domain::policies::install_default(pool, chrono::Utc::now())
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot install the default policy set: {error}"))?;
     Ok(())
 }

@@ -369,7 +369,7 @@ pub async fn list(
         r#"
         select seq, occurred_at, actor_id, actor_label, action,
             outcome as "outcome: Outcome", subject_type, subject_id, reason,
-            source as "source: Source", details
+            source as "source: Source", details, array[]::text[] as "controls!"
         from audit_events
         where seq < $1
             and ($2::uuid is null or actor_id = $2)
@@ -388,6 +388,14 @@ pub async fn list(
     )
     .fetch_all(pool)
     .await?;
+    let catalogue = crate::controls::catalogue();
+    let rows = rows
+        .into_iter()
+        .map(|event| AuditEvent {
+            controls: catalogue.for_audit(&event.action, event.outcome.as_str(), &event.reason),
+            ..event
+        })
+        .collect();
     Ok(page::split(rows, |event| event.seq))
 }
 

@@ -27,6 +27,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/identities/{id}", get(get_identity).put(update_identity))
         .route("/identities/{id}/disable", post(disable_identity))
         .route("/identities/{id}/enable", post(enable_identity))
+        .route("/decisions", post(super::decisions::decide))
+        .route("/signals", post(super::decisions::signal))
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

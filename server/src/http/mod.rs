@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod csrf;
+pub mod decisions;
 pub mod oidc;
 pub mod server_fn_status;
 pub mod session_store;
@@ -29,6 +30,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::console::ConsoleBackend;
+use crate::decide::Decider;
 use crate::services::Services;
 
 use self::session_store::{PgSessionStore, SessionTimeouts};
@@ -49,6 +51,8 @@ pub struct HttpSettings {
     pub oidc: Option<Arc<crate::oidc::OidcProvider>>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// The decision service behind `/api/v1/decisions`.
+    pub decider: Arc<Decider>,
 }
 
 /// State shared by every handler.
@@ -59,6 +63,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Whether the hydration bundle exists, so pages load it.
     pub hydrate: bool,
+    pub decider: Arc<Decider>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -90,6 +95,7 @@ pub fn router(svc: Services, settings: &HttpSettings) -> Router {
         backend: backend.clone(),
         leptos_options: leptos_options.clone(),
         hydrate,
+        decider: settings.decider.clone(),
     };
 
     let https = svc.settings.public_url.scheme() == "https";

@@ -19,6 +19,7 @@ pub fn start_time() -> DateTime<Utc> {
 }
 
 /// A migrated database with a manual clock.
+#[derive(Clone)]
 pub struct TestApp {
     pub svc: Services,
     pub clock: Arc<ManualClock>,

@@ -10,6 +10,7 @@
 )]
 
 mod accounts;
+mod decisions;
 mod embedded;
 mod harness;
 mod http;
@@ -20,6 +21,7 @@ mod loopback;
 mod notify;
 mod oidc;
 mod oidc_provider;
+mod policies;
 mod server;
 mod sessions;
 mod slack;

@@ -37,6 +37,8 @@ pub struct TestServer {
     pub base: Url,
     pub client: Client,
     pub jar: Arc<Jar>,
+    /// The decision service this server answers with.
+    pub decider: Arc<server::decide::Decider>,
     site_root: PathBuf,
     serving: JoinHandle<()>,
 }
@@ -73,9 +75,20 @@ impl TestServer {
         // An empty site root: no hydration bundle, so pages are plain server-rendered HTML.
         let site_root = std::env::temp_dir().join(format!("writ-it-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&site_root).expect("the site root is created");
+        let decider = server::decide::Decider::start(
+            app.svc.pool.clone(),
+            app.svc.clock.clone(),
+            server::decide::log::LogMode::Durable,
+        )
+        .await
+        .expect("the decision service starts");
+        server::decide::listener::start(app.svc.pool.clone(), decider.clone())
+            .await
+            .expect("the cache listener starts");
         let router = server::http::router(
             app.svc.clone(),
             &HttpSettings {
+                decider: decider.clone(),
                 site_root: site_root.clone(),
                 session_idle_timeout: SESSION_IDLE_TIMEOUT,
                 session_absolute_timeout: SESSION_ABSOLUTE_TIMEOUT,
@@ -96,6 +109,7 @@ impl TestServer {
             base,
             client,
             jar,
+            decider,
             site_root,
             serving,
         }
