@@ -27,6 +27,15 @@ pub fn parse_schedule(expression: &str) -> Result<cron::Schedule, String> {
     })
 }
 
+/// Returns `base` with an id of this process. The job library registers each queue worker by
+/// name in PostgreSQL and refuses a second live worker of the same name, so replicas, and a
+/// process restarted before its predecessor's registration timed out, need names of their own.
+fn worker_name(base: &str) -> String {
+    static INSTANCE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
+    format!("{base}-{}", *INSTANCE)
+}
+
 /// Builds the monitor that runs the workflow and notification workers and the periodic sweep.
 pub fn monitor(svc: Services, sweep_schedule: cron::Schedule) -> Monitor {
     let worker_svc = svc.clone();
@@ -38,7 +47,7 @@ pub fn monitor(svc: Services, sweep_schedule: cron::Schedule) -> Monitor {
             let storage = PostgresStorage::<WorkflowJob>::new(&worker_svc.pool)
                 .with_config(config)
                 .poll_with_strategy(Ticker::new(POLL_INTERVAL));
-            WorkerBuilder::new("writ-workflow")
+            WorkerBuilder::new(worker_name("writ-workflow"))
                 .backend(storage)
                 .retry(RetryPolicy::retries(5))
                 .data(worker_svc.clone())
@@ -49,7 +58,7 @@ pub fn monitor(svc: Services, sweep_schedule: cron::Schedule) -> Monitor {
             let storage = PostgresStorage::<NotifyJob>::new(&notify_svc.pool)
                 .with_config(config)
                 .poll_with_interval(POLL_INTERVAL);
-            WorkerBuilder::new("writ-notify")
+            WorkerBuilder::new(worker_name("writ-notify"))
                 .backend(storage)
                 .retry(RetryPolicy::retries(3))
                 .data(notify_svc.clone())
