@@ -44,7 +44,9 @@ async function startMailbox(): Promise<{ next: (to: string) => Promise<ParsedMai
 test("approve a request from the approval mail", async ({ browser }) => {
   const mailbox = await startMailbox();
   try {
-    const admin = await signInAsAdmin(browser, "command");
+    // The first journey to run uses the link `writ serve` printed. A link from the command line
+    // replaces it, so the later journeys use those.
+    const admin = await signInAsAdmin(browser);
     await createUser(admin, "mira", "Mira Requester", "mira-password-1", ["requester"], "mira@example.test");
     await createUser(admin, "ivan", "Ivan Approver", "ivan-password-1", ["approver"], "ivan@example.test");
     await createResource(admin, "ledger-db", "1h", "Ivan Approver");

@@ -4,7 +4,7 @@ import { expect, test } from "@playwright/test";
 import { createResource, createUser, reloadUntil, requestAccess, signIn, signInAsAdmin } from "./console";
 
 test("request, approve, see the grant active, then expired", async ({ browser }) => {
-  const admin = await signInAsAdmin(browser);
+  const admin = await signInAsAdmin(browser, "command");
   await createUser(admin, "rita", "Rita Requester", "rita-password-1", ["requester"]);
   await createUser(admin, "arno", "Arno Approver", "arno-password-1", ["approver"]);
   await createResource(admin, "billing-db", "1h", "Arno Approver");
