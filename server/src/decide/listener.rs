@@ -44,7 +44,7 @@ async fn subscribe(pool: &PgPool) -> sqlx::Result<PgListener> {
 }
 
 async fn run(pool: PgPool, decider: Arc<Decider>, mut listener: PgListener) {
-    // The listener holds one of the pool's connections, and closing the pool waits for every
+    // The listener keeps one of the pool's connections, and closing the pool waits for every
     // connection to come back, so the task ends as soon as the pool starts closing.
     let closing = pool.close_event();
     tokio::pin!(closing);

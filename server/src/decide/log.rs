@@ -3,7 +3,7 @@
 //! Request handlers hand each decision to a channel and, in `durable` mode, wait until the
 //! transaction holding it has committed. A few writer tasks take whatever has queued up, up to
 //! `MAX_BATCH` decisions, and insert it with one statement, so that concurrent requests share a
-//! commit instead of paying one each. In `buffered` mode handlers answer before the commit; a
+//! commit instead of paying one each. In `buffered` mode handlers respond before the commit, and a
 //! crash can lose the decisions still queued. `off` records nothing and exists to measure what
 //! logging costs.
 
@@ -23,12 +23,12 @@ const QUEUE_CAPACITY: usize = 16_384;
 /// Writer tasks, so that one batch can be built while another commits.
 const WRITERS: usize = 2;
 
-/// When the API answers relative to the decision's commit.
+/// When the API responds, relative to the decision's commit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogMode {
-    /// The answer is sent after the decision is committed.
+    /// The response is sent after the decision is committed.
     Durable,
-    /// The answer is sent when the decision is queued for writing.
+    /// The response is sent when the decision is queued for writing.
     Buffered,
     /// Decisions are not recorded. For measurements only.
     Off,
@@ -76,7 +76,7 @@ struct Queued {
     committed: Option<oneshot::Sender<bool>>,
 }
 
-/// Why a decision could not be recorded.
+/// The failure to record a decision.
 #[derive(Debug, thiserror::Error)]
 #[error("the decision log could not record the decision; the decision is denied")]
 pub struct LogFailed;

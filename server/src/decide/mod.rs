@@ -31,7 +31,7 @@ pub struct Reason {
     pub description: String,
 }
 
-/// What the decision API returns for one query.
+/// The decision API's result for one query.
 #[derive(Clone, Debug, Serialize)]
 pub struct Answer {
     pub decision_id: Uuid,

@@ -41,7 +41,7 @@ pub struct DeviceSignal {
     pub disk_encrypted: bool,
 }
 
-/// What happened to one live grant.
+/// The re-check of one live grant and its resulting state.
 #[derive(Debug, Serialize)]
 pub struct GrantCheck {
     pub grant_id: Uuid,
@@ -84,7 +84,7 @@ impl Signal {
     }
 }
 
-/// The actor a decision client acts as in the audit log.
+/// Returns the actor a decision client acts as in the audit log.
 pub fn client_actor(client: &ClientEntry) -> Actor {
     Actor {
         user_id: None,

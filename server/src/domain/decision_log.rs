@@ -187,18 +187,9 @@ pub async fn get(svc: &Services, actor: &Actor, id: Uuid) -> Result<DecisionDeta
         .as_deref()
         .and_then(|source| Engine::compile(source).ok())
         .map(|engine| {
-            engine
-                .policies()
-                .iter()
-                .filter(|info| policies.contains(&info.id))
-                .map(|info| app::model::PolicyRule {
-                    id: info.id.clone(),
-                    description: info.description.clone(),
-                    effect: match info.effect {
-                        policy::Effect::Permit => "permit".into(),
-                        policy::Effect::Forbid => "forbid".into(),
-                    },
-                })
+            super::policies::rules(&engine)
+                .into_iter()
+                .filter(|rule| policies.contains(&rule.id))
                 .collect()
         })
         .unwrap_or_default();

@@ -128,7 +128,7 @@ async fn load_version(pool: &PgPool, id: Option<Uuid>) -> Result<VersionRow> {
 }
 
 /// Returns the rules of a compiled set for display.
-fn rules(engine: &Engine) -> Vec<PolicyRule> {
+pub fn rules(engine: &Engine) -> Vec<PolicyRule> {
     engine
         .policies()
         .iter()

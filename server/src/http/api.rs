@@ -122,18 +122,7 @@ impl FromRequestParts<AppState> for ApiCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .ok_or(AppError::Unauthenticated)?;
-        // The scheme name is case-insensitive (RFC 9110, section 11.1).
-        let token = header
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or(AppError::Unauthenticated)?;
+        let token = bearer_token(parts)?;
         match tokens::authenticate(&state.svc, token).await {
             Ok(viewer) => Ok(Self(viewer)),
             Err(error) => {
@@ -142,6 +131,22 @@ impl FromRequestParts<AppState> for ApiCaller {
             }
         }
     }
+}
+
+/// Returns the token of an `Authorization: Bearer <token>` header, or `Unauthenticated`.
+pub fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or(AppError::Unauthenticated)?;
+    // The scheme name is case-insensitive (RFC 9110, section 11.1).
+    header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+        .ok_or(AppError::Unauthenticated)
 }
 
 /// Records a rejected API token in the audit log. Only the token's shown prefix is kept, the

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use super::AppState;
-use super::api::ApiError;
+use super::api::{ApiError, bearer_token};
 use crate::decide::cache::ClientEntry;
 use crate::decide::{self, signals};
 use crate::domain::actor::Actor;
@@ -30,15 +30,7 @@ impl FromRequestParts<AppState> for DecisionCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|header| header.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or(AppError::Unauthenticated)?;
+        let token = bearer_token(parts)?;
         let hash = clients::token_hash(token);
         match state.decider.cache.client(&hash).await? {
             Some(client) => {
@@ -138,7 +130,7 @@ pub async fn decide(
     let query = parse_query(&body, "")?;
     let mut answers = state.decider.decide(&client, vec![query]).await?;
     let answer = answers.pop().ok_or_else(|| {
-        crate::error::Error::from(anyhow::anyhow!("a decision returned no answer"))
+        crate::error::Error::from(anyhow::anyhow!("a decision returned no result"))
     })?;
     Ok(Json(answer).into_response())
 }

@@ -43,7 +43,7 @@ async fn scene(pool: PgPool) -> Scene {
 }
 
 impl Scene {
-    /// The requester's own human identity id.
+    /// Returns the requester's own human identity id.
     fn carl(&self) -> String {
         self.requester.identity_id.unwrap().to_string()
     }
@@ -476,7 +476,7 @@ async fn every_decision_is_logged_under_load(pool: PgPool) {
     for task in tasks {
         ids.push(task.await.unwrap().parse::<uuid::Uuid>().unwrap());
     }
-    // The API answered only after each decision was committed, so all are there now.
+    // The API responded only after each decision was committed, so all are there now.
     let stored = sqlx::query_scalar!(
         "select count(*) as \"count!\" from decisions where id = any($1)",
         &ids

@@ -18,7 +18,7 @@ fn app_error<T: std::fmt::Debug>(result: Result<T, Error>) -> AppError {
     }
 }
 
-/// The default set with one more forbid policy appended.
+/// Returns the default set with one more forbid policy appended.
 fn with_freeze() -> String {
     format!(
         "{}\n@id(\"freeze\")\n@description(\"Forbids deletes during the freeze.\")\nforbid (principal, action == Writ::Action::\"delete\", resource);\n",
