@@ -7,7 +7,8 @@ use std::fmt;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use serde_json::{Map, Value, json};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 use crate::facts::Sensitivity;
 
@@ -61,6 +62,12 @@ impl Action {
     }
 }
 
+impl Serialize for Action {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// A decision request, checked by [`Query::from_json`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -91,7 +98,7 @@ pub struct Context {
 }
 
 /// The device that makes the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Device {
     pub managed: bool,
     pub compliant: bool,
@@ -99,15 +106,16 @@ pub struct Device {
 }
 
 /// Location of the request: its country and IP address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Geo {
     /// ISO 3166-1 alpha-2 code, upper case.
     pub country: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
 }
 
 /// The principal's recent behaviour as the server's decision log records it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Behaviour {
     /// Denied decisions for the principal in the last hour.
     pub denials_last_hour: i64,
@@ -116,7 +124,7 @@ pub struct Behaviour {
 }
 
 /// An AI agent's declaration of the task it is about to perform.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Intent {
     pub task: String,
     pub actions: Vec<Action>,
@@ -158,64 +166,50 @@ impl Context {
     /// record of `epoch`, `hour_utc` and `weekday`, and absent fields are left out. Intent
     /// resources are the names or ids as the caller sent them.
     pub fn to_json(&self) -> Value {
-        let mut object = Map::new();
-        if let Some(device) = self.device {
-            object.insert(
-                "device".into(),
-                json!({
-                    "managed": device.managed,
-                    "compliant": device.compliant,
-                    "disk_encrypted": device.disk_encrypted,
-                }),
-            );
+        serde_json::to_value(self.logged()).unwrap_or_default()
+    }
+
+    /// Appends the JSON text of [`Context::to_json`] to `out`, without building a [`Value`].
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer(out, &self.logged())
+    }
+
+    fn logged(&self) -> LoggedContext<'_> {
+        LoggedContext {
+            device: self.device,
+            risk_score: self.risk_score,
+            geo: self.geo.as_ref(),
+            time: self.time.map(TimeRecord::from),
+            mfa: self.mfa,
+            sensitivity: self.sensitivity.map(Sensitivity::as_str),
+            behaviour: self.behaviour,
+            intent: self.intent.as_ref(),
         }
-        if let Some(risk_score) = self.risk_score {
-            object.insert("risk_score".into(), json!(risk_score));
-        }
-        if let Some(geo) = &self.geo {
-            let mut record = Map::new();
-            record.insert("country".into(), json!(geo.country));
-            if let Some(ip) = geo.ip {
-                record.insert("ip".into(), json!(ip.to_string()));
-            }
-            object.insert("geo".into(), Value::Object(record));
-        }
-        if let Some(time) = self.time {
-            let time = TimeRecord::from(time);
-            object.insert(
-                "time".into(),
-                json!({ "epoch": time.epoch, "hour_utc": time.hour_utc, "weekday": time.weekday }),
-            );
-        }
-        if let Some(mfa) = self.mfa {
-            object.insert("mfa".into(), json!(mfa));
-        }
-        if let Some(sensitivity) = self.sensitivity {
-            object.insert("sensitivity".into(), json!(sensitivity.as_str()));
-        }
-        object.insert(
-            "behaviour".into(),
-            json!({
-                "denials_last_hour": self.behaviour.denials_last_hour,
-                "new_country": self.behaviour.new_country,
-            }),
-        );
-        if let Some(intent) = &self.intent {
-            let actions: Vec<&str> = intent
-                .actions
-                .iter()
-                .map(|action| action.as_str())
-                .collect();
-            object.insert(
-                "intent".into(),
-                json!({ "task": intent.task, "actions": actions, "resources": intent.resources }),
-            );
-        }
-        Value::Object(object)
     }
 }
 
+/// The context as the decision log records it; see [`Context::to_json`].
+#[derive(Serialize)]
+struct LoggedContext<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<Device>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    risk_score: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    geo: Option<&'a Geo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<TimeRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sensitivity: Option<&'static str>,
+    behaviour: Behaviour,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intent: Option<&'a Intent>,
+}
+
 /// The `time` record that policies see.
+#[derive(Serialize)]
 pub(crate) struct TimeRecord {
     /// Seconds since the Unix epoch.
     pub epoch: i64,

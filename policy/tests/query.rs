@@ -102,6 +102,18 @@ fn field_errors_name_the_path() {
         ),
         (json!({ "principal": "p", "action": "read" }), "resource"),
         (
+            json!({ "principal": "p\u{0}", "action": "read", "resource": "r" }),
+            "principal",
+        ),
+        (
+            json!({ "principal": "p", "action": "read", "resource": "r\u{1b}[2J" }),
+            "resource",
+        ),
+        (
+            json!({ "principal": "p", "action": "read", "resource": "r", "context": { "intent": { "task": "ship\u{0}", "actions": ["read"], "resources": ["r"] } } }),
+            "context.intent.task",
+        ),
+        (
             json!({ "principal": "p", "action": "read", "resource": "r", "context": [] }),
             "context",
         ),
@@ -283,6 +295,27 @@ fn to_json_leaves_out_absent_fields() {
         Context::default().to_json(),
         json!({ "behaviour": { "denials_last_hour": 0, "new_country": false } })
     );
+}
+
+#[test]
+fn ipv4_mapped_addresses_become_ipv4() {
+    let context =
+        Context::from_json(&json!({ "geo": { "country": "de", "ip": "::ffff:192.0.2.7" } }))
+            .unwrap();
+    let geo = context.geo.unwrap();
+    assert_eq!(geo.country, "DE");
+    assert_eq!(geo.ip, Some("192.0.2.7".parse().unwrap()));
+}
+
+#[test]
+fn write_json_appends_the_text_of_to_json() {
+    let query = Query::from_json(&full_body()).unwrap();
+    let mut out = b"prefix:".to_vec();
+    query.context.write_json(&mut out).unwrap();
+    let text = std::str::from_utf8(&out).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(text.strip_prefix("prefix:").unwrap()).unwrap();
+    assert_eq!(written, query.context.to_json());
 }
 
 #[test]

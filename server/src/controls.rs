@@ -51,6 +51,9 @@ struct EventControls {
 pub struct Catalogue {
     controls: HashMap<String, Control>,
     events: HashMap<String, EventControls>,
+    /// The controls of a runtime decision, by [`decision_slot`], worked out once because every
+    /// decision needs them.
+    decisions: [Vec<String>; 4],
 }
 
 /// Kinds of event named in `event-control-map.csv`.
@@ -94,6 +97,11 @@ static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
     // defect, not an operator's mistake.
     Catalogue::parse().expect("the compiled-in framework catalogue parses")
 });
+
+/// Returns the index into [`Catalogue::decisions`] of a decision's outcome and principal kind.
+fn decision_slot(allow: bool, ai_agent: bool) -> usize {
+    usize::from(allow) * 2 + usize::from(ai_agent)
+}
 
 /// Returns the catalogue compiled into this binary.
 pub fn catalogue() -> &'static Catalogue {
@@ -142,7 +150,18 @@ impl Catalogue {
             };
             events.insert(row.event, entry);
         }
-        Ok(Self { controls, events })
+        let mut catalogue = Self {
+            controls,
+            events,
+            decisions: Default::default(),
+        };
+        for allow in [false, true] {
+            for ai_agent in [false, true] {
+                catalogue.decisions[decision_slot(allow, ai_agent)] =
+                    catalogue.decision_controls(allow, ai_agent);
+            }
+        }
+        Ok(catalogue)
     }
 
     /// Returns the control with `id`, if the catalogue has it.
@@ -174,7 +193,11 @@ impl Catalogue {
     }
 
     /// Returns the control ids a runtime decision is evidence for.
-    pub fn for_decision(&self, allow: bool, ai_agent: bool) -> Vec<String> {
+    pub fn for_decision(&self, allow: bool, ai_agent: bool) -> &[String] {
+        &self.decisions[decision_slot(allow, ai_agent)]
+    }
+
+    fn decision_controls(&self, allow: bool, ai_agent: bool) -> Vec<String> {
         let outcome = if allow {
             event::DECISION_ALLOW
         } else {
@@ -255,6 +278,24 @@ mod tests {
         ] {
             assert!(!catalogue.for_event(name, true).is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn decision_controls_cached_per_slot() {
+        let catalogue = Catalogue::parse().unwrap();
+        for allow in [false, true] {
+            for ai_agent in [false, true] {
+                assert_eq!(
+                    catalogue.for_decision(allow, ai_agent),
+                    catalogue.decision_controls(allow, ai_agent),
+                    "allow {allow}, agent {ai_agent}"
+                );
+            }
+        }
+        assert_ne!(
+            catalogue.for_decision(true, false),
+            catalogue.for_decision(false, false)
+        );
     }
 
     #[test]

@@ -150,7 +150,9 @@ fn geo(value: &Value, path: &str) -> Result<Geo, FieldError> {
                     ),
                 )
             })?;
-            Some(ip)
+            // An IPv4 address written as IPv6 (`::ffff:192.0.2.7`) is the IPv4 address, so
+            // that policies on IPv4 ranges see it as one.
+            Some(ip.to_canonical())
         }
         None => None,
     };
@@ -198,6 +200,17 @@ fn intent(value: &Value, path: &str) -> Result<Intent, FieldError> {
         return Err(error(
             task_path,
             format!("must describe the task in 1 to {MAX_TASK_CHARS} characters"),
+        ));
+    }
+    // Line breaks and tabs are fine in a description. NUL cannot be stored in PostgreSQL text,
+    // and other control characters could rewrite the terminal of someone reading the log.
+    if task
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(error(
+            task_path,
+            "must not contain control characters other than line breaks and tabs",
         ));
     }
 
@@ -250,6 +263,12 @@ fn name<'a>(value: &'a Value, path: &str, expected: &str) -> Result<&'a str, Fie
         return Err(error(
             path,
             format!("must be {expected}, 1 to {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(error(
+            path,
+            format!("must be {expected} without control characters"),
         ));
     }
     Ok(text)

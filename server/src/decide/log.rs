@@ -1,27 +1,28 @@
-//! The decision log writer: group commit of decisions in multi-row inserts.
+//! The decision log writer: group commit of decisions with binary `COPY`.
 //!
 //! Request handlers hand each decision to a channel and, in `durable` mode, wait until the
-//! transaction holding it has committed. A few writer tasks take whatever has queued up, up to
-//! `MAX_BATCH` decisions, and insert it with one statement, so that concurrent requests share a
-//! commit instead of paying one each. In `buffered` mode handlers respond before the commit, and a
+//! transaction holding it has committed. One writer task takes whatever has queued up, up to
+//! `MAX_BATCH` decisions, and writes it with one `COPY` statement, so that concurrent requests
+//! share a commit instead of paying one each. While one batch commits the next one gathers, so
+//! batches grow with the load and each commit's cost is shared by more decisions. In `buffered` mode handlers respond before the commit, and a
 //! crash can lose the decisions still queued. `off` records nothing and exists to measure what
 //! logging costs.
 
 use std::str::FromStr;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use policy::{Action, Context};
+use sqlx::error::BoxDynError;
 use sqlx::{Connection, PgConnection, PgPool};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
+
+use super::copy::CopyRows;
 
 /// Most decisions written by one statement.
 const MAX_BATCH: usize = 512;
-/// Decisions that may wait for a writer before handlers wait for room.
+/// Decisions that may wait for the writer before handlers wait for room.
 const QUEUE_CAPACITY: usize = 16_384;
-/// Writer tasks, so that one batch can be built while another commits.
-const WRITERS: usize = 2;
 
 /// When the API responds, relative to the decision's commit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,17 +59,18 @@ pub struct DecisionRecord {
     pub client_label: String,
     pub principal: String,
     pub principal_id: Option<Uuid>,
-    pub action: String,
+    pub action: Action,
     pub resource: String,
     pub resource_id: Option<Uuid>,
-    pub context: Value,
+    /// The context as evaluated, stored as [`Context::to_json`].
+    pub context: Context,
     pub allow: bool,
     pub policies: Vec<String>,
     pub errors: Vec<String>,
     pub reason: String,
     pub policy_hash: String,
     pub latency_us: i64,
-    pub controls: Vec<String>,
+    pub controls: &'static [String],
 }
 
 struct Queued {
@@ -105,10 +107,7 @@ impl DecisionLog {
             return Self { mode, sender: None };
         }
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..WRITERS {
-            tokio::spawn(run_writer(pool.clone(), receiver.clone()));
-        }
+        tokio::spawn(run_writer(pool, receiver));
         Self {
             mode,
             sender: Some(sender),
@@ -150,26 +149,30 @@ impl DecisionLog {
 
 /// Takes batches off the queue and writes them until the queue closes.
 ///
-/// Each writer keeps its own connection rather than taking one from the pool per batch, which
+/// The writer keeps its own connection rather than taking one from the pool per batch, which
 /// saves the pool's liveness check, a round trip, on every batch.
-async fn run_writer(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Queued>>>) {
+async fn run_writer(pool: PgPool, mut receiver: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut connection: Option<PgConnection> = None;
     loop {
-        {
-            let mut receiver = receiver.lock().await;
-            if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
-                return;
-            }
+        if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
         }
         let mut waiting = Vec::with_capacity(batch.len());
-        let mut columns = Columns::with_capacity(batch.len());
+        let mut rows = CopyRows::with_capacity(batch.len() * ROW_BYTES);
+        let mut encoded = Ok(());
         for queued in batch.drain(..) {
-            columns.push(queued.record);
+            if encoded.is_ok() {
+                encoded = encode(&mut rows, &queued.record);
+            }
             waiting.push(queued.committed);
         }
         let count = waiting.len();
-        let written = match write(&pool, &mut connection, columns).await {
+        let result = match encoded {
+            Ok(()) => write(&pool, &mut connection, rows.finish()).await,
+            Err(error) => Err(sqlx::Error::Encode(error)),
+        };
+        let written = match result {
             Ok(()) => true,
             Err(error) => {
                 tracing::error!(
@@ -192,104 +195,50 @@ async fn run_writer(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Queued>>>) 
 async fn write(
     pool: &PgPool,
     connection: &mut Option<PgConnection>,
-    columns: Columns,
+    rows: Vec<u8>,
 ) -> sqlx::Result<()> {
     if connection.is_none() {
         *connection = Some(PgConnection::connect_with(&pool.connect_options()).await?);
     }
-    match connection {
-        Some(connection) => columns.insert(connection).await,
-        None => Ok(()),
-    }
+    let Some(connection) = connection else {
+        return Ok(());
+    };
+    // Outside a transaction block the statement commits on its own when the copy ends.
+    let mut copy = connection.copy_in_raw(COPY_STATEMENT).await?;
+    copy.send(rows).await?;
+    copy.finish().await?;
+    Ok(())
 }
 
-/// A batch of decisions, one vector per column, as the insert binds them.
-#[derive(Default)]
-struct Columns {
-    ids: Vec<Uuid>,
-    times: Vec<DateTime<Utc>>,
-    client_ids: Vec<Option<Uuid>>,
-    client_labels: Vec<String>,
-    principals: Vec<String>,
-    principal_ids: Vec<Option<Uuid>>,
-    actions: Vec<String>,
-    resources: Vec<String>,
-    resource_ids: Vec<Option<Uuid>>,
-    contexts: Vec<Value>,
-    allows: Vec<bool>,
-    policies: Vec<Value>,
-    errors: Vec<Value>,
-    reasons: Vec<String>,
-    hashes: Vec<String>,
-    latencies: Vec<i64>,
-    controls: Vec<Value>,
-}
+/// The columns [`encode`] writes, in its order.
+const COPY_STATEMENT: &str = "copy decisions (
+        id, decided_at, client_id, client_label, principal, principal_id, action, resource,
+        resource_id, context, allow, policies, errors, reason, policy_hash, latency_us, controls
+    ) from stdin (format binary)";
+/// The number of columns in [`COPY_STATEMENT`].
+const COLUMNS: i16 = 17;
+/// A typical decision's size in the copy payload, to size its buffer.
+const ROW_BYTES: usize = 768;
 
-impl Columns {
-    fn with_capacity(capacity: usize) -> Self {
-        Self {
-            ids: Vec::with_capacity(capacity),
-            times: Vec::with_capacity(capacity),
-            contexts: Vec::with_capacity(capacity),
-            ..Self::default()
-        }
-    }
-
-    fn push(&mut self, record: DecisionRecord) {
-        self.ids.push(record.id);
-        self.times.push(record.decided_at);
-        self.client_ids.push(record.client_id);
-        self.client_labels.push(record.client_label);
-        self.principals.push(record.principal);
-        self.principal_ids.push(record.principal_id);
-        self.actions.push(record.action);
-        self.resources.push(record.resource);
-        self.resource_ids.push(record.resource_id);
-        self.contexts.push(record.context);
-        self.allows.push(record.allow);
-        self.policies.push(Value::from(record.policies));
-        self.errors.push(Value::from(record.errors));
-        self.reasons.push(record.reason);
-        self.hashes.push(record.policy_hash);
-        self.latencies.push(record.latency_us);
-        self.controls.push(Value::from(record.controls));
-    }
-
-    /// Inserts the batch with one statement that unnests an array per column.
-    async fn insert(self, connection: &mut PgConnection) -> sqlx::Result<()> {
-        sqlx::query(
-            r#"
-            insert into decisions (
-                id, decided_at, client_id, client_label, principal, principal_id, action,
-                resource, resource_id, context, allow, policies, errors, reason, policy_hash,
-                latency_us, controls
-            )
-            select * from unnest(
-                $1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::uuid[],
-                $7::text[], $8::text[], $9::uuid[], $10::jsonb[], $11::boolean[], $12::jsonb[],
-                $13::jsonb[], $14::text[], $15::text[], $16::bigint[], $17::jsonb[]
-            )
-            "#,
-        )
-        .bind(self.ids)
-        .bind(self.times)
-        .bind(self.client_ids)
-        .bind(self.client_labels)
-        .bind(self.principals)
-        .bind(self.principal_ids)
-        .bind(self.actions)
-        .bind(self.resources)
-        .bind(self.resource_ids)
-        .bind(self.contexts)
-        .bind(self.allows)
-        .bind(self.policies)
-        .bind(self.errors)
-        .bind(self.reasons)
-        .bind(self.hashes)
-        .bind(self.latencies)
-        .bind(self.controls)
-        .execute(connection)
-        .await?;
-        Ok(())
-    }
+/// Appends one decision as a row of [`COPY_STATEMENT`].
+fn encode(rows: &mut CopyRows, record: &DecisionRecord) -> Result<(), BoxDynError> {
+    rows.row(COLUMNS);
+    rows.value(&record.id)?;
+    rows.value(&record.decided_at)?;
+    rows.value(&record.client_id)?;
+    rows.value(&record.client_label)?;
+    rows.value(&record.principal)?;
+    rows.value(&record.principal_id)?;
+    rows.value(&record.action.as_str())?;
+    rows.value(&record.resource)?;
+    rows.value(&record.resource_id)?;
+    rows.json(|out| record.context.write_json(out))?;
+    rows.value(&record.allow)?;
+    rows.jsonb(&record.policies)?;
+    rows.jsonb(&record.errors)?;
+    rows.value(&record.reason)?;
+    rows.value(&record.policy_hash)?;
+    rows.value(&record.latency_us)?;
+    rows.jsonb(record.controls)?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod behaviour;
 pub mod cache;
+mod copy;
 pub mod listener;
 pub mod log;
 pub mod signals;
@@ -40,7 +41,7 @@ pub struct Answer {
     pub reason: String,
     pub policies: Vec<Reason>,
     pub errors: Vec<String>,
-    pub controls: Vec<String>,
+    pub controls: &'static [String],
     pub policy_version: i32,
     pub policy_hash: String,
     /// Time from the parsed query to the outcome, in microseconds.
@@ -154,19 +155,19 @@ impl Decider {
             decided_at: now,
             client_id: Some(client.id),
             client_label: client.name.clone(),
-            principal: query.principal.clone(),
+            principal: query.principal,
             principal_id: principal.as_ref().map(|entry| entry.principal.id),
-            action: query.action.as_str().to_owned(),
-            resource: query.resource.clone(),
+            action: query.action,
+            resource: query.resource,
             resource_id: target.as_ref().map(|target| target.id),
-            context: query.context.to_json(),
+            context: query.context,
             allow: outcome.allow,
             policies: outcome.policies.clone(),
             errors: outcome.errors.clone(),
             reason: outcome.reason.clone(),
             policy_hash: active.engine.hash().to_owned(),
             latency_us,
-            controls: controls.clone(),
+            controls,
         };
         let answer = Answer {
             decision_id: id,

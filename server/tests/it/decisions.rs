@@ -284,6 +284,15 @@ async fn malformed_requests_name_the_field(pool: PgPool) {
         assert_eq!(error["field"], field, "{context}: {error}");
     }
 
+    let (status, error) = scene
+        .post(
+            "/api/v1/decisions",
+            &json!({ "principal": "carl\u{0}", "action": "read", "resource": "prod-db" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["field"], "principal");
+
     let (status, error) = scene.decide("fly", json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error["field"], "action");
@@ -447,6 +456,108 @@ async fn posture_signal_suspends_then_resumes(pool: PgPool) {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error["field"], "risk_score");
+}
+
+/// A logged decision's columns, as `logged_row_holds_what_was_decided` reads them back.
+type LoggedRow = (
+    Option<uuid::Uuid>,
+    String,
+    String,
+    Option<uuid::Uuid>,
+    String,
+    String,
+    Option<uuid::Uuid>,
+    Value,
+    bool,
+    Value,
+    Value,
+    String,
+    String,
+    i64,
+    Value,
+);
+
+async fn logged_row(pool: &PgPool, id: &str) -> LoggedRow {
+    sqlx::query_as(
+        "select client_id, client_label, principal, principal_id, action, resource, resource_id,
+                context, allow, policies, errors, reason, policy_hash, latency_us, controls
+         from decisions where id = $1",
+    )
+    .bind(id.parse::<uuid::Uuid>().unwrap())
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn logged_row_holds_what_was_decided(pool: PgPool) {
+    let scene = scene(pool).await;
+    let db = &scene.server.app.svc.pool;
+    let client_id: uuid::Uuid =
+        sqlx::query_scalar("select id from decision_clients where name = 'gateway'")
+            .fetch_one(db)
+            .await
+            .unwrap();
+    let (status, answer) = scene
+        .decide(
+            "read",
+            json!({
+                "device": { "managed": true, "compliant": true, "disk_encrypted": false },
+                "risk_score": 30,
+                "geo": { "country": "de", "ip": "::ffff:192.0.2.7" },
+                "time": "2026-12-04T10:00:00+01:00",
+                "mfa": true,
+                "sensitivity": "medium"
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let row = logged_row(db, answer["decision_id"].as_str().unwrap()).await;
+    assert_eq!(row.0, Some(client_id));
+    assert_eq!(row.1, "gateway");
+    assert_eq!(row.2, scene.carl());
+    assert_eq!(row.3, scene.requester.identity_id);
+    assert_eq!(row.4, "read");
+    assert_eq!(row.5, "prod-db");
+    assert_eq!(row.6, Some(scene.resource.id));
+    // The context is stored as evaluated: normalised values and the server's behaviour record.
+    assert_eq!(
+        row.7,
+        json!({
+            "device": { "managed": true, "compliant": true, "disk_encrypted": false },
+            "risk_score": 30,
+            "geo": { "country": "DE", "ip": "192.0.2.7" },
+            "time": { "epoch": 1796374800, "hour_utc": 9, "weekday": 5 },
+            "mfa": true,
+            "sensitivity": "medium",
+            "behaviour": { "denials_last_hour": 0, "new_country": false }
+        })
+    );
+    assert_eq!(row.8, answer["allow"].as_bool().unwrap());
+    assert_eq!(row.9, json!(policy_ids(&answer)));
+    assert_eq!(row.10, answer["errors"]);
+    assert_eq!(row.11, answer["reason"].as_str().unwrap());
+    assert_eq!(row.12, answer["policy_hash"].as_str().unwrap());
+    assert_eq!(row.13, answer["latency_us"].as_i64().unwrap());
+    assert_eq!(row.14, answer["controls"]);
+    assert!(!row.14.as_array().unwrap().is_empty());
+
+    // An unknown principal and resource leave their ids empty in the log.
+    let (status, answer) = scene
+        .post(
+            "/api/v1/decisions",
+            &json!({ "principal": "ghost", "action": "write", "resource": "nowhere" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let row = logged_row(db, answer["decision_id"].as_str().unwrap()).await;
+    assert_eq!((row.2.as_str(), row.3), ("ghost", None));
+    assert_eq!((row.5.as_str(), row.6), ("nowhere", None));
+    assert!(!row.8);
+    assert_eq!(
+        row.7["behaviour"],
+        json!({ "denials_last_hour": 0, "new_country": false })
+    );
 }
 
 #[sqlx::test(migrations = false)]
