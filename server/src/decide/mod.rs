@@ -58,7 +58,7 @@ pub struct Decider {
 }
 
 impl Decider {
-    /// Loads the caches and starts the decision log writers.
+    /// Loads the caches and starts the decision log writer.
     pub async fn start(
         pool: sqlx::PgPool,
         clock: Arc<dyn Clock>,
@@ -67,8 +67,8 @@ impl Decider {
         let cache = Cache::load(pool.clone()).await?;
         Ok(Arc::new(Self {
             cache,
+            behaviour: BehaviourTracker::new(pool.clone()),
             log: DecisionLog::start(pool, mode),
-            behaviour: BehaviourTracker::default(),
             clock,
         }))
     }
@@ -114,9 +114,10 @@ impl Decider {
                 query.resource
             )),
             (Some(entry), Some(target)) => {
-                query.context.behaviour =
-                    self.behaviour
-                        .recent(entry.principal.id, country.as_deref(), now);
+                query.context.behaviour = self
+                    .behaviour
+                    .recent(entry.principal.id, country.as_deref(), now)
+                    .await?;
                 let facts = Facts {
                     principal: &entry.principal,
                     resource: target,
@@ -129,7 +130,8 @@ impl Decider {
         let latency_us = started.elapsed().as_micros() as i64;
         if let Some(entry) = &principal {
             self.behaviour
-                .note(entry.principal.id, country.as_deref(), outcome.allow, now);
+                .note(entry.principal.id, country.as_deref(), outcome.allow, now)
+                .await;
         }
         let ai_agent = principal
             .as_ref()

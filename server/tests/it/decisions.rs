@@ -605,6 +605,53 @@ async fn every_decision_is_logged_under_load(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = false)]
+async fn behaviour_carries_to_another_server(pool: PgPool) {
+    let scene = scene(pool).await;
+    let db = &scene.server.app.svc.pool;
+    let from = |country: &str| json!({ "geo": { "country": country } });
+    let (_, answer) = scene.decide("read", from("DE")).await;
+    assert_eq!(answer["decision"], "allow", "{answer}");
+    let (_, answer) = scene.decide("admin", from("DE")).await;
+    assert_eq!(answer["decision"], "deny", "{answer}");
+
+    // A second process has made no decision for carl, and starts from the log.
+    let other = TestServer::serve_app(scene.server.app.clone()).await;
+    let body = |country: &str| {
+        json!({
+            "principal": scene.carl(),
+            "action": "read",
+            "resource": "prod-db",
+            "context": from(country),
+        })
+    };
+    let logged_behaviour = |answer: Value| async move {
+        let row = logged_row(db, answer["decision_id"].as_str().unwrap()).await;
+        row.7["behaviour"].clone()
+    };
+    let (_, answer) = post_with(&other, &scene.token, "/api/v1/decisions", &body("DE")).await;
+    assert_eq!(
+        logged_behaviour(answer).await,
+        json!({ "denials_last_hour": 1, "new_country": false })
+    );
+    let (_, answer) = post_with(&other, &scene.token, "/api/v1/decisions", &body("BR")).await;
+    assert_eq!(
+        logged_behaviour(answer).await,
+        json!({ "denials_last_hour": 1, "new_country": true })
+    );
+
+    // A third process, an hour later, has no denial to count and knows both countries.
+    scene.server.app.advance(Duration::hours(1));
+    let third = TestServer::serve_app(scene.server.app.clone()).await;
+    let (_, answer) = post_with(&third, &scene.token, "/api/v1/decisions", &body("BR")).await;
+    assert_eq!(
+        logged_behaviour(answer).await,
+        json!({ "denials_last_hour": 0, "new_country": false })
+    );
+    let (_, answer) = post_with(&third, &scene.token, "/api/v1/decisions", &body("FR")).await;
+    assert_eq!(logged_behaviour(answer).await["new_country"], true);
+}
+
+#[sqlx::test(migrations = false)]
 async fn second_server_sees_changes(pool: PgPool) {
     let scene = scene(pool).await;
     let other = TestServer::serve_app(scene.server.app.clone()).await;
