@@ -114,6 +114,14 @@ fn field_errors_name_the_path() {
             "context.intent.task",
         ),
         (
+            json!({ "principal": "p", "action": "read", "resource": "r", "context": { "intent": { "task": "t", "actions": ["read", "write", "read"], "resources": ["r"] } } }),
+            "context.intent.actions[2]",
+        ),
+        (
+            json!({ "principal": "p", "action": "read", "resource": "r", "context": { "intent": { "task": "t", "actions": ["read", "read", "read", "read", "read", "read", "read"], "resources": ["r"] } } }),
+            "context.intent.actions",
+        ),
+        (
             json!({ "principal": "p", "action": "read", "resource": "r", "context": [] }),
             "context",
         ),

@@ -215,11 +215,28 @@ fn intent(value: &Value, path: &str) -> Result<Intent, FieldError> {
     }
 
     let actions_path = object.path("actions");
-    let actions = array(object.required("actions")?, &actions_path)?
-        .iter()
-        .enumerate()
-        .map(|(index, value)| action(value, &format!("{actions_path}[{index}]")))
-        .collect::<Result<Vec<Action>, FieldError>>()?;
+    let action_values = array(object.required("actions")?, &actions_path)?;
+    if action_values.len() > Action::ALL.len() {
+        return Err(error(
+            actions_path,
+            format!(
+                "must list each action at most once, so at most {} entries",
+                Action::ALL.len()
+            ),
+        ));
+    }
+    let mut actions = Vec::with_capacity(action_values.len());
+    for (index, value) in action_values.iter().enumerate() {
+        let path = format!("{actions_path}[{index}]");
+        let parsed = action(value, &path)?;
+        if actions.contains(&parsed) {
+            return Err(error(
+                path,
+                format!("repeats {:?}; list each action once", parsed.as_str()),
+            ));
+        }
+        actions.push(parsed);
+    }
 
     let resources_path = object.path("resources");
     let resource_values = array(object.required("resources")?, &resources_path)?;

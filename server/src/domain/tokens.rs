@@ -20,7 +20,7 @@ use crate::services::Services;
 /// Every token starts with this, so that secret scanners can recognise a leaked one.
 pub const TOKEN_PREFIX: &str = "writ_";
 /// Characters of the token kept in clear to tell tokens apart.
-const SHOWN_PREFIX_LEN: usize = 12;
+pub const SHOWN_PREFIX_LEN: usize = 12;
 /// Longest lifetime a token may have (one year).
 pub const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 

@@ -96,9 +96,16 @@ impl IntoResponse for ApiError {
                     .map(str::to_owned)
             })
             .unwrap_or_else(|| "internal".into());
+        let message = match &self.0 {
+            AppError::Unauthenticated => "the bearer token is missing, unknown or disabled; send \
+                 Authorization: Bearer with an API token (writ_...) or, for decisions and \
+                 signals, a decision client token (writc_...)"
+                .to_owned(),
+            other => other.to_string(),
+        };
         let body = json!({
             "error": kind,
-            "message": self.0.to_string(),
+            "message": message,
             "field": self.0.field(),
         });
         let mut response = (status, Json(body)).into_response();
@@ -122,11 +129,11 @@ impl FromRequestParts<AppState> for ApiCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts)?;
+        let token = presented_token(parts, state, rejected_api_token).await?;
         match tokens::authenticate(&state.svc, token).await {
             Ok(viewer) => Ok(Self(viewer)),
             Err(error) => {
-                record_failed_authentication(state, token, &parts.uri).await;
+                rejected_api_token(Some(token)).record(state, parts).await;
                 Err(error.into())
             }
         }
@@ -149,23 +156,95 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
-/// Records a rejected API token in the audit log. Only the token's shown prefix is kept, the
-/// part the console displays, never the secret.
-async fn record_failed_authentication(state: &AppState, token: &str, uri: &axum::http::Uri) {
-    let prefix: String = if token.starts_with(tokens::TOKEN_PREFIX) {
-        token.chars().take(12).collect()
-    } else {
-        "not a Writ token".to_owned()
-    };
-    let entry = crate::domain::audit::Entry::refused(
-        "api.authenticate",
-        "api_token",
-        prefix,
-        "unknown, revoked or expired API token, or its user is disabled",
-    )
-    .details(json!({ "path": uri.path() }));
-    let actor = Actor::signing_in(None, "API client");
-    crate::domain::audit::append_alone(&state.svc.pool, &actor, state.svc.now(), entry).await;
+/// A bearer token that authenticated no one, as the audit log records it.
+pub struct RejectedToken<'a> {
+    /// The audit action, such as `api.authenticate`.
+    pub action: &'static str,
+    pub subject_type: &'static str,
+    /// The prefix every genuine token of this kind starts with, such as `writ_`.
+    pub token_prefix: &'static str,
+    /// How much of a genuine token the console shows.
+    pub shown_len: usize,
+    pub reason: &'static str,
+    /// The actor label, such as `API client`.
+    pub label: &'static str,
+    /// The token, when the header contained a bearer token.
+    pub token: Option<&'a str>,
+}
+
+/// Characters a token must have beyond its shown prefix before the prefix is recorded. A
+/// shorter string may be most of a secret typed into the wrong field, so only its shape is kept.
+const MIN_SECRET_CHARS: usize = 16;
+
+impl RejectedToken<'_> {
+    /// Returns the audit subject: the shown prefix of a token of the expected shape, never the
+    /// rest of it.
+    fn subject(&self) -> String {
+        match self.token {
+            None => "no bearer token in the Authorization header".to_owned(),
+            Some(token) if !token.starts_with(self.token_prefix) => {
+                format!("a token not starting with {}", self.token_prefix)
+            }
+            Some(token) if token.chars().count() < self.shown_len + MIN_SECRET_CHARS => {
+                "a token too short to be genuine".to_owned()
+            }
+            Some(token) => token.chars().take(self.shown_len).collect(),
+        }
+    }
+
+    /// Appends the rejection to the audit log with the request's path, as an API event.
+    pub async fn record(self, state: &AppState, parts: &Parts) {
+        // Nested routers see the path without `/api/v1`; the original one is what the caller
+        // sent.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path(), |original| original.0.path())
+            .to_owned();
+        let entry = crate::domain::audit::Entry::refused(
+            self.action,
+            self.subject_type,
+            self.subject(),
+            self.reason,
+        )
+        .details(json!({ "path": path }));
+        let mut actor = Actor::signing_in(None, self.label);
+        actor.source = app::model::Source::Api;
+        crate::domain::audit::append_alone(&state.svc.pool, &actor, state.svc.now(), entry).await;
+    }
+}
+
+/// Returns the request's bearer token. A request whose `Authorization` header has no bearer
+/// token is rejected and audited with `rejected`; one without the header is only rejected.
+pub async fn presented_token<'a>(
+    parts: &'a Parts,
+    state: &AppState,
+    rejected: fn(Option<&str>) -> RejectedToken<'_>,
+) -> Result<&'a str, ApiError> {
+    match bearer_token(parts) {
+        Ok(token) => Ok(token),
+        Err(error) => {
+            if parts
+                .headers
+                .contains_key(axum::http::header::AUTHORIZATION)
+            {
+                rejected(None).record(state, parts).await;
+            }
+            Err(error.into())
+        }
+    }
+}
+
+fn rejected_api_token(token: Option<&str>) -> RejectedToken<'_> {
+    RejectedToken {
+        action: "api.authenticate",
+        subject_type: "api_token",
+        token_prefix: tokens::TOKEN_PREFIX,
+        shown_len: tokens::SHOWN_PREFIX_LEN,
+        reason: "unknown, revoked or expired API token, or its user is disabled",
+        label: "API client",
+        token,
+    }
 }
 
 type ApiResult<T> = Result<T, ApiError>;

@@ -14,11 +14,11 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use super::AppState;
-use super::api::{ApiError, bearer_token};
+use super::api::{ApiError, RejectedToken, presented_token};
+use super::strict_json;
 use crate::decide::cache::ClientEntry;
 use crate::decide::{self, signals};
-use crate::domain::actor::Actor;
-use crate::domain::{audit, clients};
+use crate::domain::clients;
 
 /// The decision client authenticated by `Authorization: Bearer <token>`.
 pub struct DecisionCaller(pub Arc<ClientEntry>);
@@ -30,7 +30,7 @@ impl FromRequestParts<AppState> for DecisionCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts)?;
+        let token = presented_token(parts, state, rejected_client_token).await?;
         let hash = clients::token_hash(token);
         match state.decider.cache.client(&hash).await? {
             Some(client) => {
@@ -38,23 +38,24 @@ impl FromRequestParts<AppState> for DecisionCaller {
                 Ok(Self(client))
             }
             None => {
-                let prefix: String = if token.starts_with(clients::TOKEN_PREFIX) {
-                    token.chars().take(clients::SHOWN_PREFIX_LEN).collect()
-                } else {
-                    "not a decision client token".to_owned()
-                };
-                let entry = audit::Entry::refused(
-                    "decision_client.authenticate",
-                    "decision_client",
-                    prefix,
-                    "unknown or disabled decision client token",
-                )
-                .details(json!({ "path": parts.uri.path() }));
-                let actor = Actor::signing_in(None, "decision client");
-                audit::append_alone(&state.svc.pool, &actor, state.svc.now(), entry).await;
+                rejected_client_token(Some(token))
+                    .record(state, parts)
+                    .await;
                 Err(AppError::Unauthenticated.into())
             }
         }
+    }
+}
+
+fn rejected_client_token(token: Option<&str>) -> RejectedToken<'_> {
+    RejectedToken {
+        action: "decision_client.authenticate",
+        subject_type: "decision_client",
+        token_prefix: clients::TOKEN_PREFIX,
+        shown_len: clients::SHOWN_PREFIX_LEN,
+        reason: "unknown or disabled decision client token",
+        label: "decision client",
+        token,
     }
 }
 
@@ -63,13 +64,15 @@ fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::TooLarge {
-                message: "the request body is too large".into(),
+                message: "the request body is over the size limit; send fewer or smaller \
+                          requests, or raise WRIT_MAX_BODY_BYTES on the server"
+                    .into(),
             }
         } else {
             AppError::invalid("body", rejection.body_text())
         }
     })?;
-    serde_json::from_slice(&body).map_err(|error| {
+    strict_json::from_slice(&body).map_err(|error| {
         AppError::invalid(
             "body",
             format!("is not valid JSON ({error}); send one JSON object"),
@@ -80,9 +83,12 @@ fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
 
 fn parse_query(value: &Value, prefix: &str) -> Result<Query, ApiError> {
     Query::from_json(value).map_err(|error| {
-        let field = if prefix.is_empty() {
+        let field = if prefix.is_empty() && error.field == "$" {
+            // Other problems with the whole body are reported as `body` too.
+            "body".to_owned()
+        } else if prefix.is_empty() {
             error.field
-        } else if error.field.is_empty() {
+        } else if error.field == "$" {
             prefix.to_owned()
         } else {
             format!("{prefix}.{}", error.field)
@@ -103,10 +109,15 @@ pub async fn decide(
         let requests = requests.as_array().ok_or_else(|| {
             AppError::invalid("requests", "must be an array of decision requests")
         })?;
-        if body.as_object().is_some_and(|object| object.len() > 1) {
-            return Err(
-                AppError::invalid("body", "a batch has only the field \"requests\"").into(),
-            );
+        if let Some(extra) = body
+            .as_object()
+            .and_then(|object| object.keys().find(|key| *key != "requests"))
+        {
+            return Err(AppError::invalid(
+                extra.clone(),
+                "is not allowed in a batch, whose only field is \"requests\"; remove it",
+            )
+            .into());
         }
         if requests.is_empty() || requests.len() > decide::MAX_BATCH {
             return Err(AppError::invalid(
@@ -142,13 +153,7 @@ pub async fn signal(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<signals::SignalResult>, ApiError> {
     let body = parse_body(body)?;
-    let signal: signals::Signal = serde_json::from_value(body).map_err(|error| {
-        let message = error.to_string();
-        let field = app::error::named_field(&message)
-            .unwrap_or("body")
-            .to_owned();
-        AppError::invalid(field, message)
-    })?;
+    let signal = signals::Signal::from_json(&body)?;
     Ok(Json(
         signals::record(&state.svc, &state.decider, &client, signal).await?,
     ))

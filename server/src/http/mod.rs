@@ -8,6 +8,7 @@ pub mod server_fn_status;
 pub mod session_store;
 pub mod sessions;
 pub mod slack;
+pub mod strict_json;
 pub mod viewer;
 
 use std::path::PathBuf;

@@ -152,6 +152,148 @@ async fn decisions_need_a_client_token(pool: PgPool) {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Returns the subject, source and path of every rejected decision client token.
+async fn rejected_clients(pool: &PgPool) -> Vec<(String, String, Option<String>)> {
+    sqlx::query_as(
+        "select subject_id, source, details->>'path' from audit_events
+         where action = 'decision_client.authenticate' and outcome = 'refused' order by seq",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn rejected_tokens_keep_no_secret(pool: PgPool) {
+    let scene = scene(pool).await;
+    let url = scene.server.url("/api/v1/decisions");
+    let body = json!({ "principal": scene.carl(), "action": "read", "resource": "prod-db" });
+    let long_wrong = format!("writc_{}", "s".repeat(40));
+    for header in [
+        "Bearer writc_nope".to_owned(),
+        format!("Bearer {long_wrong}"),
+        "Bearer somebody-else's-password".to_owned(),
+    ] {
+        let response = scene
+            .server
+            .client
+            .post(url.clone())
+            .header("authorization", header)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["message"].as_str().unwrap().contains("writc_"),
+            "{error}"
+        );
+    }
+    // A header that is not visible ASCII is refused and audited too.
+    let response = scene
+        .server
+        .client
+        .post(url.clone())
+        .header(
+            "authorization",
+            reqwest::header::HeaderValue::from_bytes(b"Bearer writc_\xc3\xa9").unwrap(),
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let rejected = rejected_clients(&scene.server.app.svc.pool).await;
+    let subjects: Vec<&str> = rejected.iter().map(|row| row.0.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "a token too short to be genuine",
+            &long_wrong[..14],
+            "a token not starting with writc_",
+            "no bearer token in the Authorization header",
+        ]
+    );
+    for (_, source, path) in &rejected {
+        assert_eq!(source, "api");
+        assert_eq!(path.as_deref(), Some("/api/v1/decisions"));
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn repeated_keys_are_rejected(pool: PgPool) {
+    let scene = scene(pool).await;
+    let carl = scene.carl();
+    for text in [
+        format!(
+            r#"{{"principal": "{carl}", "action": "read", "resource": "prod-db", "context": {{"risk_score": 99, "risk_score": 1}}}}"#
+        ),
+        format!(
+            r#"{{"principal": "ghost", "principal": "{carl}", "action": "read", "resource": "prod-db"}}"#
+        ),
+    ] {
+        let response = scene
+            .server
+            .client
+            .post(scene.server.url("/api/v1/decisions"))
+            .bearer_auth(&scene.token)
+            .header("content-type", "application/json")
+            .body(text.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{text}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["field"], "body");
+        assert!(
+            error["message"].as_str().unwrap().contains("appears twice"),
+            "{error}"
+        );
+    }
+    assert_eq!(scene.server.app.count("decisions").await, 0);
+}
+
+#[sqlx::test(migrations = false)]
+async fn malformed_signals_name_the_field(pool: PgPool) {
+    let scene = scene(pool).await;
+    let carl = scene.carl();
+    let cases = [
+        (json!([]), "body"),
+        (
+            json!({ "identity": "carl\u{0}", "risk_score": 5 }),
+            "identity",
+        ),
+        (
+            json!({ "identity": "x".repeat(257), "risk_score": 5 }),
+            "identity",
+        ),
+        (json!({ "identity": carl, "risk_score": 5.5 }), "risk_score"),
+        (json!({ "identity": carl, "risk_score": 101 }), "risk_score"),
+        (json!({ "identity": carl }), "risk_score"),
+        (
+            json!({ "identity": carl, "device": { "managed": true } }),
+            "device.compliant",
+        ),
+        (
+            json!({ "identity": carl, "device": { "managed": true, "compliant": true, "disk_encrypted": true, "rooted": false } }),
+            "device.rooted",
+        ),
+        (
+            json!({ "identity": carl, "risk_score": 5, "mood": "calm" }),
+            "mood",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, error) = scene.post("/api/v1/signals", &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error["field"], field, "{body}: {error}");
+        assert!(error["message"].as_str().unwrap().len() < 200, "{error}");
+    }
+    assert_eq!(scene.server.app.count("identity_signals").await, 0);
+}
+
 #[sqlx::test(migrations = false)]
 async fn disabled_client_is_refused(pool: PgPool) {
     let scene = scene(pool).await;
@@ -639,7 +781,7 @@ async fn behaviour_carries_to_another_server(pool: PgPool) {
         json!({ "denials_last_hour": 1, "new_country": true })
     );
 
-    // A third process, an hour later, has no denial to count and knows both countries.
+    // A third process, an hour later, counts no denial and has both countries on record.
     scene.server.app.advance(Duration::hours(1));
     let third = TestServer::serve_app(scene.server.app.clone()).await;
     let (_, answer) = post_with(&third, &scene.token, "/api/v1/decisions", &body("BR")).await;

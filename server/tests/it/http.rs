@@ -553,6 +553,30 @@ async fn api_bad_token_is_unauthorized(pool: PgPool) {
             "{header}"
         );
     }
+
+    // Each attempt is audited as an API event with the path the caller sent. The wrong token
+    // is too short to be genuine, so none of it is kept.
+    let rejected: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "select subject_id, source, details->>'path' from audit_events
+         where action = 'api.authenticate' and outcome = 'refused' order by seq",
+    )
+    .fetch_all(&server.app.svc.pool)
+    .await
+    .unwrap();
+    let subjects: Vec<&str> = rejected.iter().map(|row| row.0.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "a token too short to be genuine",
+            "no bearer token in the Authorization header",
+            "no bearer token in the Authorization header",
+            "no bearer token in the Authorization header",
+        ]
+    );
+    for (_, source, path) in &rejected {
+        assert_eq!(source, "api");
+        assert_eq!(path.as_deref(), Some("/api/v1/identities"));
+    }
 }
 
 #[sqlx::test(migrations = false)]
