@@ -58,7 +58,8 @@ body_file=$(mktemp)
 rounds_file=$(mktemp)
 server_pids=()
 postgres_mask=""
-# Runs writ and the generator; on the CPUs PostgreSQL does not use when it has its own.
+# The command prefix for writ and the generator, which keeps them off PostgreSQL's CPU when it
+# has one of its own.
 run=()
 cleanup() {
     local pid

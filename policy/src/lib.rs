@@ -9,7 +9,7 @@ mod query;
 
 pub use engine::{Diagnostic, Effect, Engine, Outcome, PolicyInfo};
 pub use facts::{Facts, GrantFact, IdentityKind, Posture, Principal, Sensitivity, Target};
-pub use query::{Action, Behaviour, Context, Device, FieldError, Geo, Intent, Query};
+pub use query::{Action, Behaviour, Context, Device, FieldError, Geo, Intent, Query, Signal};
 
 /// Returns the Cedar schema that every policy set is validated against.
 pub fn schema_text() -> &'static str {

@@ -132,6 +132,17 @@ pub struct Intent {
     pub resources: Vec<String>,
 }
 
+/// A reported change of an identity's risk score, device posture or both, checked by
+/// [`Signal::from_json`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// The identity's id (UUID text) or its external id, which the server resolves.
+    pub identity: String,
+    /// The identity's new risk score, 0 to 100.
+    pub risk_score: Option<i64>,
+    pub device: Option<Device>,
+}
+
 /// A rejected field of a request: its JSON path, such as `context.geo.ip`, and what to fix. The
 /// path of the whole body is `$`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +163,14 @@ impl Query {
     /// Parses and checks a request body; see [`Context::from_json`] for the context's rules.
     pub fn from_json(value: &Value) -> Result<Query, FieldError> {
         parse::query(value)
+    }
+}
+
+impl Signal {
+    /// Parses and checks a signal body with the field rules of decision requests. A signal
+    /// carries `risk_score`, `device` or both.
+    pub fn from_json(value: &Value) -> Result<Signal, FieldError> {
+        parse::signal(value)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Parsing decision requests from JSON and writing the normalised context back.
 
 use chrono::{TimeZone, Utc};
-use policy::{Action, Context, FieldError, Query, Sensitivity};
+use policy::{Action, Context, FieldError, Query, Sensitivity, Signal};
 use serde_json::{Value, json};
 
 fn rejected(body: Value) -> FieldError {
@@ -316,7 +316,7 @@ fn ipv4_mapped_addresses_become_ipv4() {
 }
 
 #[test]
-fn write_json_appends_the_text_of_to_json() {
+fn write_json_matches_to_json() {
     let query = Query::from_json(&full_body()).unwrap();
     let mut out = b"prefix:".to_vec();
     query.context.write_json(&mut out).unwrap();
@@ -352,4 +352,36 @@ fn kind_and_sensitivity_names_round_trip() {
     }
     assert_eq!(Sensitivity::CrownJewel.level(), 4);
     assert_eq!(Sensitivity::Low.level(), 1);
+}
+
+#[test]
+fn signal_fields_use_request_rules() {
+    let signal = Signal::from_json(&json!({
+        "identity": "agent-triage",
+        "risk_score": 85,
+        "device": { "managed": false, "compliant": true, "disk_encrypted": true }
+    }))
+    .unwrap();
+    assert_eq!(signal.identity, "agent-triage");
+    assert_eq!(signal.risk_score, Some(85));
+    assert_eq!(signal.device.map(|device| device.managed), Some(false));
+
+    let cases: Vec<(Value, &str)> = vec![
+        (json!([]), "$"),
+        (json!({ "identity": "a\u{0}", "risk_score": 5 }), "identity"),
+        (json!({ "identity": "a", "risk_score": 5.5 }), "risk_score"),
+        (json!({ "identity": "a" }), "risk_score"),
+        (
+            json!({ "identity": "a", "device": { "managed": true } }),
+            "device.compliant",
+        ),
+        (
+            json!({ "identity": "a", "risk_score": 5, "mood": "calm" }),
+            "mood",
+        ),
+    ];
+    for (body, field) in cases {
+        let error = Signal::from_json(&body).unwrap_err();
+        assert_eq!(error.field, field, "{body}");
+    }
 }

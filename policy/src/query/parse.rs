@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::{Action, Behaviour, Context, Device, FieldError, Geo, Intent, Query};
+use super::{Action, Behaviour, Context, Device, FieldError, Geo, Intent, Query, Signal};
 use crate::facts::Sensitivity;
 
 /// Maximum length in characters of the principal, the resource and each intent resource.
@@ -28,6 +28,7 @@ const CONTEXT_FIELDS: &[&str] = &[
 const DEVICE_FIELDS: &[&str] = &["managed", "compliant", "disk_encrypted"];
 const GEO_FIELDS: &[&str] = &["country", "ip"];
 const INTENT_FIELDS: &[&str] = &["task", "actions", "resources"];
+const SIGNAL_FIELDS: &[&str] = &["identity", "risk_score", "device"];
 
 pub(super) fn query(value: &Value) -> Result<Query, FieldError> {
     let body = Object::new(value, "$", "the request body must be a JSON object")?;
@@ -44,6 +45,31 @@ pub(super) fn query(value: &Value) -> Result<Query, FieldError> {
         action,
         resource,
         context,
+    })
+}
+
+pub(super) fn signal(value: &Value) -> Result<Signal, FieldError> {
+    let body = Object::new(value, "$", "the signal must be a JSON object")?;
+    body.reject_unknown(SIGNAL_FIELDS)?;
+    let identity = body.name("identity", "the identity's id or external id")?;
+    let risk_score = body
+        .optional("risk_score")
+        .map(|value| risk_score(value, &body.path("risk_score")))
+        .transpose()?;
+    let device = body
+        .optional("device")
+        .map(|value| device(value, &body.path("device")))
+        .transpose()?;
+    if risk_score.is_none() && device.is_none() {
+        return Err(error(
+            body.path("risk_score"),
+            "is missing, and so is device. A signal needs risk_score, device, or both",
+        ));
+    }
+    Ok(Signal {
+        identity,
+        risk_score,
+        device,
     })
 }
 

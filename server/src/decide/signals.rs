@@ -9,9 +9,9 @@
 use app::error::AppError;
 use app::model::Source;
 use chrono::{DateTime, Utc};
-use policy::{Facts, GrantFact};
+use policy::{Facts, GrantFact, Signal};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::Decider;
@@ -21,23 +21,6 @@ use crate::domain::audit::{self, Entry};
 use crate::domain::notifications::{self, Event, EventKind};
 use crate::error::Result;
 use crate::services::Services;
-
-/// A reported change for one identity, checked by [`Signal::from_json`].
-#[derive(Debug)]
-pub struct Signal {
-    /// Identity id or external id.
-    pub identity: String,
-    pub risk_score: Option<i64>,
-    pub device: Option<DeviceSignal>,
-}
-
-/// Device posture as a signal reports it.
-#[derive(Debug, Serialize)]
-pub struct DeviceSignal {
-    pub managed: bool,
-    pub compliant: bool,
-    pub disk_encrypted: bool,
-}
 
 /// The re-check of one live grant and its resulting state.
 #[derive(Debug, Serialize)]
@@ -54,98 +37,6 @@ pub struct GrantCheck {
 pub struct SignalResult {
     pub identity_id: Uuid,
     pub grants: Vec<GrantCheck>,
-}
-
-/// Maximum length in characters of a signal's identity, as for decision requests.
-const MAX_IDENTITY_CHARS: usize = 256;
-
-impl Signal {
-    /// Parses and checks a signal body, rejecting each invalid field with its JSON path.
-    pub fn from_json(body: &Value) -> std::result::Result<Signal, AppError> {
-        let object = body
-            .as_object()
-            .ok_or_else(|| AppError::invalid("body", "must be a JSON object"))?;
-        if let Some(unknown) = object
-            .keys()
-            .find(|key| !["identity", "risk_score", "device"].contains(&key.as_str()))
-        {
-            return Err(AppError::invalid(
-                unknown.clone(),
-                "is not a signal field; use identity, risk_score and device",
-            ));
-        }
-        let identity = match object.get("identity") {
-            Some(Value::String(text))
-                if !text.trim().is_empty()
-                    && text.chars().count() <= MAX_IDENTITY_CHARS
-                    && !text.chars().any(char::is_control) =>
-            {
-                text.clone()
-            }
-            _ => {
-                return Err(AppError::invalid(
-                    "identity",
-                    format!(
-                        "must be the identity's id or external id, 1 to {MAX_IDENTITY_CHARS} \
-                         characters without control characters"
-                    ),
-                ));
-            }
-        };
-        let risk_score = match object.get("risk_score") {
-            None => None,
-            Some(value) => match value.as_i64() {
-                Some(score) if (0..=100).contains(&score) => Some(score),
-                _ => {
-                    return Err(AppError::invalid(
-                        "risk_score",
-                        format!("must be a whole number from 0 to 100, got {value}"),
-                    ));
-                }
-            },
-        };
-        let device = object.get("device").map(device).transpose()?;
-        if risk_score.is_none() && device.is_none() {
-            return Err(AppError::invalid(
-                "risk_score",
-                "a signal needs risk_score, device, or both",
-            ));
-        }
-        Ok(Signal {
-            identity,
-            risk_score,
-            device,
-        })
-    }
-}
-
-/// Parses the `device` object of a signal.
-fn device(value: &Value) -> std::result::Result<DeviceSignal, AppError> {
-    const FIELDS: [&str; 3] = ["managed", "compliant", "disk_encrypted"];
-    let object = value.as_object().ok_or_else(|| {
-        AppError::invalid(
-            "device",
-            "must be an object with managed, compliant and disk_encrypted",
-        )
-    })?;
-    if let Some(unknown) = object.keys().find(|key| !FIELDS.contains(&key.as_str())) {
-        return Err(AppError::invalid(
-            format!("device.{unknown}"),
-            "is not a device field; use managed, compliant and disk_encrypted",
-        ));
-    }
-    let mut flags = [false; 3];
-    for (flag, name) in flags.iter_mut().zip(FIELDS) {
-        *flag = object.get(name).and_then(Value::as_bool).ok_or_else(|| {
-            AppError::invalid(format!("device.{name}"), "is required: true or false")
-        })?;
-    }
-    let [managed, compliant, disk_encrypted] = flags;
-    Ok(DeviceSignal {
-        managed,
-        compliant,
-        disk_encrypted,
-    })
 }
 
 /// Returns the actor a decision client acts as in the audit log.

@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use policy::Query;
+use policy::{FieldError, Query, Signal};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -82,19 +82,22 @@ fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
 }
 
 fn parse_query(value: &Value, prefix: &str) -> Result<Query, ApiError> {
-    Query::from_json(value).map_err(|error| {
-        let field = if prefix.is_empty() && error.field == "$" {
-            // Other problems with the whole body are reported as `body` too.
-            "body".to_owned()
-        } else if prefix.is_empty() {
-            error.field
-        } else if error.field == "$" {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}.{}", error.field)
-        };
-        ApiError(AppError::invalid(field, error.message))
-    })
+    Query::from_json(value).map_err(|error| invalid_field(error, prefix))
+}
+
+/// Turns a field error into a `400`, with `prefix` (such as `requests[3]`) before its path.
+fn invalid_field(error: FieldError, prefix: &str) -> ApiError {
+    let field = if prefix.is_empty() && error.field == "$" {
+        // Other problems with the whole body are reported as `body` too.
+        "body".to_owned()
+    } else if prefix.is_empty() {
+        error.field
+    } else if error.field == "$" {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}.{}", error.field)
+    };
+    ApiError(AppError::invalid(field, error.message))
 }
 
 /// Decides one query (`{"principal", "action", "resource", "context"}`) or a batch
@@ -153,7 +156,7 @@ pub async fn signal(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<signals::SignalResult>, ApiError> {
     let body = parse_body(body)?;
-    let signal = signals::Signal::from_json(&body)?;
+    let signal = Signal::from_json(&body).map_err(|error| invalid_field(error, ""))?;
     Ok(Json(
         signals::record(&state.svc, &state.decider, &client, signal).await?,
     ))

@@ -190,7 +190,7 @@ async fn rejected_tokens_keep_no_secret(pool: PgPool) {
             "{error}"
         );
     }
-    // A header that is not visible ASCII is refused and audited too.
+    // A header that is not visible ASCII is rejected and audited too.
     let response = scene
         .server
         .client
